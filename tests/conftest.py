@@ -1,0 +1,68 @@
+"""Session-scoped fixtures: the real SmolLM2 tokenizer and model, and real BFCL data (bfcl-eval wheel)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from slmswap.models import cache_dir, load_model, load_tokenizer
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+BFCL_VERSION = "2026.3.23"
+"""The bfcl-eval release whose data the tests read (pinned so expectations stay put)."""
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    no_gpu = pytest.mark.skip(reason="needs a CUDA GPU (marked 'gpu')")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(no_gpu)
+
+
+@pytest.fixture(scope="session")
+def tokenizer() -> PreTrainedTokenizerBase:
+    """The real SmolLM2-135M-Instruct tokenizer, chat template included."""
+    return load_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def model() -> PreTrainedModel:
+    """The real SmolLM2-135M-Instruct model, in eval mode."""
+    return load_model().eval()
+
+
+@pytest.fixture(scope="session")
+def bfcl_wheel() -> Path:
+    """The bfcl-eval wheel, downloaded from PyPI once (never installed: only its data files are read)."""
+    wheels = cache_dir() / "wheels"
+    found = sorted(wheels.glob(f"bfcl_eval-{BFCL_VERSION}-*.whl"))
+    if not found:
+        wheels.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "-d",
+                str(wheels),
+                f"bfcl-eval=={BFCL_VERSION}",
+            ],
+            check=True,
+        )
+        found = sorted(wheels.glob(f"bfcl_eval-{BFCL_VERSION}-*.whl"))
+    return found[0]
