@@ -36,7 +36,7 @@ Role = Literal["system", "user", "assistant", "tool"]
 """The four roles a :class:`Message` may have."""
 
 JsonObject = dict[str, JsonValue]
-"""A JSON object: string keys, JSON values."""
+"""A JSON object (string keys, JSON values)."""
 
 _ROLES: tuple[str, ...] = get_args(Role)
 

@@ -1,0 +1,97 @@
+"""NousResearch Hermes function calling.
+
+Tools are listed as JSON inside ``<tools></tools>`` in the system prompt, after Hermes' instruction text; calls
+are ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` blocks (several per turn allowed), and tool
+results are ``<tool_response>`` blocks. The system prompt is Hermes' instruction block followed by the
+conversation's own system prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from slmswap.errors import FormatError
+from slmswap.formats._scan import ParseStopError, TagBlock, as_arguments, dumps, make_call, parse_tagged
+from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
+from slmswap.schema import Conversation, Message, Tool, ToolCall
+
+__all__ = ["HERMES_INSTRUCTIONS", "HermesFormat"]
+
+HERMES_INSTRUCTIONS = (
+    "You are a function calling AI model. You are provided with function signatures within <tools></tools> XML "
+    "tags. You may call one or more functions to assist with the user query. Don't make assumptions about what "
+    "values to plug into functions. Here are the available tools: <tools>\n{tools}\n</tools>\n"
+    "For each function call return a json object with function name and arguments within <tool_call></tool_call> "
+    "XML tags as follows:\n<tool_call>\n"
+    '{{"name": <function-name>, "arguments": <args-json-object>}}\n'
+    "</tool_call>"
+)
+"""Hermes' system-prompt instruction block; ``{tools}`` receives one JSON tool spec per line."""
+
+
+class HermesFormat(ChatFormat):
+    """Hermes ``<tool_call>`` JSON calls, tools in the system prompt."""
+
+    name: ClassVar[str] = "hermes"
+    version: ClassVar[str] = "1"
+    system_prompt_source: ClassVar[str] = (
+        "Hermes' function-calling instructions with the tools as JSON in <tools></tools>, then the conversation's "
+        "own system prompt"
+    )
+
+    def system_prompt(self, conversation: Conversation) -> str | None:
+        """Hermes' instructions listing the tools, followed by the conversation's system prompt."""
+        if not conversation.tools:
+            return conversation.system
+        listed = "\n".join(dumps(tool.to_openai()) for tool in conversation.tools)
+        block = HERMES_INSTRUCTIONS.format(tools=listed)
+        return f"{block}\n\n{conversation.system}" if conversation.system else block
+
+    def render_assistant(self, turn: Message) -> str:
+        """Content (if any), then one ``<tool_call>`` block per call, separated by newlines."""
+        if turn.content and "<tool_call" in turn.content:
+            raise FormatError("hermes cannot express assistant text that contains '<tool_call'")
+        parts = [turn.content] if turn.content else []
+        parts += [
+            f"<tool_call>\n{dumps({'name': c.name, 'arguments': c.arguments})}\n</tool_call>" for c in turn.tool_calls
+        ]
+        return "\n".join(parts)
+
+    def render_tool_result(self, message: Message) -> str:
+        """The result wrapped in ``<tool_response>``, with the tool's name when known."""
+        body = dumps({"name": message.name, "content": message.content}) if message.name else message.content
+        return f"<tool_response>\n{body}\n</tool_response>"
+
+    def parse(self, text: str, *, tools: Sequence[Tool] = (), strict: bool = True) -> ParseResult:
+        """Leading content, then ``<tool_call>`` blocks holding ``{"name", "arguments"}`` JSON."""
+        return parse_tagged(text, _read_call, strict=strict, tools=tools, bare_call=_looks_like_call)
+
+
+def _looks_like_call(value: Any) -> bool:
+    return isinstance(value, dict) and "name" in value and ("arguments" in value or "parameters" in value)
+
+
+def _read_call(block: TagBlock, strict: bool, forgiven: list[str]) -> ToolCall:
+    span = (block.start, block.end)
+    body = block.body
+    if not isinstance(body, dict):
+        raise ParseStopError(
+            ParseFailure.MALFORMED_CALL, f"a call must be a JSON object, got {type(body).__name__}", span
+        )
+    arguments_key = "arguments"
+    if "arguments" not in body and "parameters" in body and not strict:
+        arguments_key = "parameters"
+        forgiven.append("parameters_key")
+    if "name" not in body or (strict and arguments_key not in body):
+        raise ParseStopError(
+            ParseFailure.MALFORMED_CALL, f'a call needs the keys "name" and "arguments", got {sorted(body)}', span
+        )
+    if set(body) - {"name", arguments_key}:
+        if strict:
+            raise ParseStopError(
+                ParseFailure.MALFORMED_CALL, f'unexpected keys besides "name" and "arguments": {sorted(body)}', span
+            )
+        forgiven.append("extra_keys")
+    arguments = as_arguments(body.get(arguments_key, {}), strict=strict, forgiven=forgiven, span=span)
+    return make_call(body["name"], arguments, span)

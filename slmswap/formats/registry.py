@@ -1,0 +1,130 @@
+"""The format registry: built-in formats, formats registered in code, and plugins found by entry point.
+
+Third-party packages register formats under the entry-point group ``slmswap.formats``::
+
+    [project.entry-points."slmswap.formats"]
+    jsonlist = "my_package:JsonListFormat"
+
+Entry points are listed when the registry is first used and imported only when their format is asked for. A
+plugin that fails to import produces a warning naming it (and :func:`get_format` of that name raises a
+:class:`~slmswap.errors.FormatError`); it never breaks ``import slmswap``. Two sources claiming one name is a
+:class:`~slmswap.errors.FormatError` naming both.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slmswap.errors import FormatError
+from slmswap.formats.base import ChatFormat
+
+__all__ = ["ENTRY_POINT_GROUP", "FormatFactory", "available_formats", "get_format", "register_format", "resolve_format"]
+
+ENTRY_POINT_GROUP = "slmswap.formats"
+"""The entry-point group plugins register formats under."""
+
+FormatFactory = Callable[..., ChatFormat]
+"""A :class:`ChatFormat` subclass, or any callable that takes the format's options and returns one."""
+
+_BUILTIN_SOURCE = "slmswap (built-in)"
+
+
+@dataclass
+class _Entry:
+    source: str
+    target: str  # "module:attribute", imported on first use
+    factory: FormatFactory | None = None
+
+
+_BUILTINS: dict[str, str] = {
+    "native": "slmswap.formats.native:NativeFormat",
+    "hermes": "slmswap.formats.hermes:HermesFormat",
+    "structured": "slmswap.formats.structured:StructuredFormat",
+    "cep": "slmswap.formats.cep:CepFormat",
+    "xml": "slmswap.formats.xml:XmlFormat",
+}
+
+_registry: dict[str, _Entry] = {name: _Entry(_BUILTIN_SOURCE, target) for name, target in _BUILTINS.items()}
+_plugins_discovered = False
+
+
+def _discover_plugins() -> None:
+    global _plugins_discovered
+    if _plugins_discovered:
+        return
+    _plugins_discovered = True
+    for point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        source = f"plugin {point.value!r}" + (f" from {point.dist.name}" if point.dist is not None else "")
+        existing = _registry.get(point.name)
+        if existing is not None:
+            raise FormatError(f"format name {point.name!r} is claimed by both {existing.source} and {source}")
+        _registry[point.name] = _Entry(source, point.value)
+
+
+def _load(name: str, entry: _Entry) -> FormatFactory:
+    if entry.factory is None:
+        module_name, _, attribute = entry.target.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), attribute)
+        except Exception as exc:  # a plugin may fail in any way while importing
+            message = f"format {name!r} ({entry.source}) failed to load: {type(exc).__name__}: {exc}"
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+            raise FormatError(message) from exc
+        entry.factory = factory
+    return entry.factory
+
+
+def register_format(name: str, factory: FormatFactory, *, source: str | None = None, replace: bool = False) -> None:
+    """Make ``factory`` available as ``get_format(name)``.
+
+    Args:
+        name: The format's registry name.
+        factory: A :class:`ChatFormat` subclass or a callable returning one.
+        source: Who registers it, for error messages (defaults to the factory's module).
+        replace: Allow replacing an existing registration; otherwise a clash is a ``FormatError``.
+    """
+    _discover_plugins()
+    source = source or f"{getattr(factory, '__module__', '?')}.{getattr(factory, '__qualname__', factory)!s}"
+    existing = _registry.get(name)
+    if existing is not None and not replace:
+        raise FormatError(
+            f"format name {name!r} is claimed by both {existing.source} and {source}; pass replace=True to override"
+        )
+    _registry[name] = _Entry(source, "", factory)
+
+
+def available_formats() -> dict[str, str]:
+    """Every registered format name and where it comes from (built-in, plugin distribution, or code)."""
+    _discover_plugins()
+    return {name: entry.source for name, entry in sorted(_registry.items())}
+
+
+def get_format(name: str, **options: Any) -> ChatFormat:
+    """A new instance of the format registered as ``name``, built with ``options``.
+
+    ``get_format("native", tokenizer=tok)``, ``get_format("cep", variant="compact")``,
+    ``get_format("structured", schema={...})``.
+    """
+    _discover_plugins()
+    entry = _registry.get(name)
+    if entry is None:
+        raise FormatError(f"unknown format {name!r}; available: {', '.join(sorted(_registry))}")
+    try:
+        instance = _load(name, entry)(**options)
+    except TypeError as exc:
+        raise FormatError(f"format {name!r} does not accept the options {sorted(options)}: {exc}") from exc
+    if not isinstance(instance, ChatFormat):
+        raise FormatError(
+            f"format {name!r} ({entry.source}) did not produce a ChatFormat, got {type(instance).__name__}"
+        )
+    return instance
+
+
+def resolve_format(fmt: str | ChatFormat, **options: Any) -> ChatFormat:
+    """``fmt`` itself if it is a format instance, else ``get_format(fmt, **options)``."""
+    return fmt if isinstance(fmt, ChatFormat) else get_format(fmt, **options)
