@@ -134,16 +134,23 @@ class _Api:
 
     def home_of(self, target: str, modname: str | None) -> str | None:
         """Where a reference to ``target`` (written inside module ``modname``) is documented."""
-        for candidate in [target] + ([f"{modname}.{target}"] if modname else []):
+        candidates = [target] + ([f"{modname}.{target}"] if modname else [])
+        head = target.split(".", 1)[0]
+        # A name out of its module's context (a module's first docstring line shown in a summary table
+        # elsewhere): resolve it when exactly one public name is spelled that way.
+        spelled = {home for home in self.homes.values() if home.rsplit(".", 1)[-1] == head}
+        if len(spelled) == 1:
+            candidates.append(target.replace(head, spelled.pop(), 1))
+        for candidate in candidates:
             home = self.homes.get(candidate) or self.homes_by_object.get(id(_import(candidate)))
             if home:
                 return home
-        if "." not in target:
-            # A bare name out of its module's context (a module's first docstring line shown in a summary
-            # table elsewhere): resolve it when exactly one public name is spelled that way.
-            matches = {home for home in self.homes.values() if home.rsplit(".", 1)[-1] == target}
-            if len(matches) == 1:
-                return matches.pop()
+            parts = candidate.split(".")
+            for cut in range(len(parts) - 1, 1, -1):
+                # A member of a public name: slmswap.LoadResult.report -> slmswap.data.LoadResult.report
+                home = self.homes.get(".".join(parts[:cut]))
+                if home:
+                    return ".".join([home, *parts[cut:]])
         return None
 
 
@@ -168,6 +175,30 @@ API = _Api()
 
 def _set_template_context(app: Sphinx, config: Config) -> None:
     config.autosummary_context = {**config.autosummary_context, "api": API.pages, "kinds": KINDS}
+
+
+_PLAIN_KINDS = {"attribute", "data", "property"}
+_plain_docstrings: dict[tuple[str, str], list[str]] = {}
+
+
+def _keep_plain(app: Sphinx, what: str, name: str, obj: object, options: dict[str, Any], lines: list[str]) -> None:
+    """Note an attribute's docstring before napoleon sees it (see _restore_plain)."""
+    if what in _PLAIN_KINDS:
+        _plain_docstrings[(what, name)] = list(lines)
+
+
+def _restore_plain(
+    app: Sphinx, what: str, name: str, obj: object, options: dict[str, Any], lines: list[str]
+) -> None:
+    """Undo napoleon on attribute, data and property docstrings: they are plain reST.
+
+    napoleon reads the first line of such a docstring as ``type: description``, so "The call syntax is broken:
+    ..." would become a reference to a type named "The call syntax is broken". slmswap gives types as
+    annotations, never that way.
+    """
+    saved = _plain_docstrings.pop((what, name), None)
+    if saved is not None:
+        lines[:] = saved
 
 
 def _fill_data_docstring(
@@ -263,19 +294,15 @@ def _link_type_aliases(
     pattern = re.compile(rf"(?<![\w.~])(?<!\\`)({targets})(?![\w.])")
     for i, line in enumerate(lines):
         if line.startswith((":type ", ":rtype:")):
-            escaped = _TYPED_ROLE in line
-            lines[i] = pattern.sub(
-                lambda m, escaped=escaped: (
-                    rst.escape(f":py:data:`~{m[1]}`") if escaped else f":py:data:`~{m[1]}`"
-                ),
-                line,
-            )
+            wrap = rst.escape if _TYPED_ROLE in line else str
+            lines[i] = pattern.sub(lambda match, wrap=wrap: wrap(f":py:data:`~{match[1]}`"), line)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _set_template_context)
     app.connect("autodoc-process-signature", _model_signature, priority=400)  # before sphinx-autodoc-typehints
-    # After napoleon (500), whose Google-style parsing would read "Some words: more words" as a type.
+    app.connect("autodoc-process-docstring", _keep_plain, priority=499)  # napoleon runs at 500
+    app.connect("autodoc-process-docstring", _restore_plain, priority=501)
     app.connect("autodoc-process-docstring", _fill_data_docstring, priority=550)
     app.connect("autodoc-process-docstring", _model_fields, priority=600)  # after sphinx-autodoc-typehints
     app.connect("autodoc-process-docstring", _link_type_aliases, priority=700)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from slmswap.data._result import LoadResult, OnError, RowParser, load_rows
 from slmswap.data._source import Row, RowSource, iter_rows
 from slmswap.data.bfcl import load_bfcl, load_bfcl_wheel, parse_bfcl_row
+from slmswap.data.hermes import load_hermes, parse_hermes_row
 from slmswap.data.openai import load_openai, parse_openai_row
 from slmswap.data.prompt_completion import load_prompt_completion, parse_prompt_completion_row
 from slmswap.data.sharegpt import load_sharegpt, parse_sharegpt_row
@@ -30,18 +31,20 @@ __all__ = [
     "load_bfcl",
     "load_bfcl_wheel",
     "load_conversations",
+    "load_hermes",
     "load_openai",
     "load_prompt_completion",
     "load_sharegpt",
     "load_xlam",
 ]
 
-SourceKind = Literal["openai", "sharegpt", "xlam", "bfcl", "prompt_completion"]
+SourceKind = Literal["openai", "sharegpt", "hermes", "xlam", "bfcl", "prompt_completion"]
 """The row shapes :func:`load_conversations` understands."""
 
 _PARSERS: dict[str, RowParser] = {
     "openai": parse_openai_row,
     "sharegpt": parse_sharegpt_row,
+    "hermes": parse_hermes_row,
     "xlam": parse_xlam_row,
     "bfcl": parse_bfcl_row,
     "prompt_completion": parse_prompt_completion_row,
@@ -57,12 +60,21 @@ _SIGNATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def detect_kind(row: Mapping[str, Any]) -> SourceKind:
-    """Which loader a row is for, from its keys; a :class:`DataError` when no shape fits."""
+    """Which loader a row is for, from its keys (and, for ShareGPT rows, a Hermes ``<tools>`` system turn)."""
     for kind, keys in _SIGNATURES:
         if all(key in row for key in keys):
+            if kind == "sharegpt" and _is_hermes(row["conversations"]):
+                return "hermes"
             return kind  # type: ignore[return-value]
     expected = "; ".join(" + ".join(keys) for _, keys in _SIGNATURES)
     raise DataError(f"cannot tell the row's format from its keys {sorted(row)}", hint=f"rows need: {expected}")
+
+
+def _is_hermes(turns: object) -> bool:
+    if not isinstance(turns, list) or not turns or not isinstance(turns[0], Mapping):
+        return False
+    first = turns[0]
+    return first.get("from") == "system" and "<tools>" in str(first.get("value", ""))
 
 
 def load_conversations(

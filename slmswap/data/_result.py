@@ -35,8 +35,11 @@ RowParser = Callable[[Mapping[str, Any]], Conversation]
 class LoadResult(Sequence[Conversation]):
     """The conversations a loader produced, in row order, plus the rows it could not use.
 
-    It is a sequence of :class:`~slmswap.schema.Conversation`; ``errors`` holds one located
-    :class:`~slmswap.errors.DataError` per bad row (always empty when loading with ``on_error="raise"``).
+    It is a sequence of :class:`~slmswap.schema.Conversation`; the rows it could not use are in ``errors``.
+
+    Attributes:
+        errors (tuple[DataError, ...]): One located :class:`~slmswap.errors.DataError` per bad row (always empty
+            when loading with ``on_error="raise"``).
     """
 
     def __init__(self, conversations: Sequence[Conversation], errors: Sequence[DataError]) -> None:
@@ -151,3 +154,5 @@ def decode_json(text: str, field: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno}): {text[:80]!r}", field=field) from exc
+    except (ValueError, RecursionError) as exc:  # numbers past Python's digit limit, absurd nesting
+        raise DataError(f"JSON beyond limits: {exc}"[:200], field=field) from exc

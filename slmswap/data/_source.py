@@ -93,6 +93,9 @@ def _array_rows(raw: bytes, source: str) -> Iterator[Row | DataError]:
             hint="fix the JSON syntax; a JSON-lines file must not start with '['",
         )
         return
+    except (ValueError, RecursionError) as exc:  # numbers past Python's digit limit, absurd nesting
+        yield DataError(f"JSON beyond limits: {exc}"[:200], source=source)
+        return
     for index, data in enumerate(rows):
         if isinstance(data, dict):
             yield Row(data=data, source=source, index=index)
@@ -121,6 +124,9 @@ def _line_rows(raw: bytes, source: str) -> Iterator[Row | DataError]:
                 line=number,
                 hint="each line must hold one complete JSON object (is the file truncated?)",
             )
+            continue
+        except (ValueError, RecursionError) as exc:  # numbers past Python's digit limit, absurd nesting
+            yield DataError(f"JSON beyond limits: {exc}"[:200], source=source, line=number)
             continue
         if isinstance(data, dict):
             yield Row(data=data, source=source, line=number)

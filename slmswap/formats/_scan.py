@@ -94,8 +94,8 @@ def decode_json_value(text: str, pos: int, *, lenient: bool, stop: int, forgiven
         return _DECODER.raw_decode(text, pos)
     except json.JSONDecodeError as exc:
         error = exc
-    except RecursionError:
-        raise ParseStopError(ParseFailure.INVALID_JSON, "JSON nested too deeply", (pos, stop)) from None
+    except (ValueError, RecursionError) as exc:  # numbers past Python's digit limit, absurd nesting
+        raise ParseStopError(ParseFailure.INVALID_JSON, f"JSON beyond limits: {exc}"[:200], (pos, stop)) from None
     if lenient:
         try:
             value = ast.literal_eval(text[pos:stop].strip())
@@ -194,7 +194,7 @@ def _untagged(
     if start >= 0:
         try:
             value, end = _DECODER.raw_decode(text, start)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):
             value, end = None, start
         if bare_call(value):
             if strict:
@@ -241,7 +241,7 @@ def as_arguments(value: Any, *, strict: bool, forgiven: list[str], span: tuple[i
     if isinstance(value, str) and not strict:
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             pass
         else:
             forgiven.append("arguments_as_string")

@@ -222,7 +222,7 @@ def _parse_llama3(text: str, strict: bool, forgiven: list[str]) -> Message:
         return Message.assistant(content=body)
     try:
         value, end = _DECODER.raw_decode(body)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise ParseStopError(ParseFailure.INVALID_JSON, f"invalid JSON call: {exc}", (0, len(text))) from None
     span = (0, len(text))
     if body[end:].strip():
@@ -249,7 +249,7 @@ def _parse_mistral(text: str) -> Message:
     span = (len(head), len(text))
     try:
         value = json.loads(rest)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise ParseStopError(ParseFailure.INVALID_JSON, f"invalid JSON after [TOOL_CALLS]: {exc}", span) from None
     if not isinstance(value, list) or not all(isinstance(v, dict) and "name" in v for v in value):
         raise ParseStopError(ParseFailure.MALFORMED_CALL, "[TOOL_CALLS] must be followed by a list of calls", span)

@@ -66,7 +66,7 @@ class StructuredFormat(ChatFormat):
             raise FormatError("the structured format cannot express tool calls; use 'hermes', 'xml', 'cep' or 'native'")
         try:
             value = json.loads(turn.content or "")
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:
             raise FormatError(f"structured answers must be JSON objects; got {turn.content!r:.80}") from exc
         if not isinstance(value, dict):
             raise FormatError(f"structured answers must be JSON objects; got a {type(value).__name__}")

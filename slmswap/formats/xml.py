@@ -89,7 +89,7 @@ def _read_call(block: TagBlock, strict: bool, forgiven: list[str]) -> ToolCall:
             raise ParseStopError(ParseFailure.MALFORMED_CALL, 'the <tool_call> tag needs a name="..." attribute', span)
         forgiven.append("name_in_body")
         name, body = body["name"], body["arguments"]
-    elif set(block.attrs) != {"name"}:
+    elif set(block.attrs) - {"name", "arguments" if block.self_closing else "name"}:
         if strict:
             raise ParseStopError(ParseFailure.MALFORMED_CALL, f"unexpected attributes {sorted(block.attrs)}", span)
         forgiven.append("extra_attributes")

@@ -157,3 +157,48 @@ def test_bfcl_multi_turn_is_refused_clearly(bfcl_wheel: Path) -> None:
     assert "multi-turn BFCL rows are not supported" in str(loaded.errors[0])
     assert "field 'question'" in str(loaded.errors[0])
     assert ":1:" in str(loaded.errors[0])
+
+
+def test_hermes_rows() -> None:
+    from slmswap.data import load_hermes
+
+    camera, stock = load_hermes(FIXTURES / "hermes.jsonl")
+    assert [t.name for t in camera.tools] == ["get_camera_live_feed", "lock_door"]  # Python-literal <tools>
+    assert camera.tools[0].required == ("camera_id",)
+    assert camera.system is None  # the Hermes boilerplate is re-written by the hermes format
+    assert "<tools>" in str(camera.metadata["hermes_system"])
+    assert camera.messages[1].tool_calls == (
+        ToolCall(name="get_camera_live_feed", arguments={"camera_id": "front_door", "stream_quality": "1080p"}),
+        ToolCall(name="lock_door", arguments={"door_id": "back_door"}),
+    )
+    assert [m.role for m in stock.messages] == ["user", "assistant", "tool", "assistant"]
+    assert stock.messages[2].name == "get_stock_price"
+    assert stock.messages[2].content == '{"price": 189.5}'
+    assert load_conversations(FIXTURES / "hermes.jsonl")[0] == camera  # detected as Hermes, not plain ShareGPT
+
+
+def test_hermes_round_trips_through_the_hermes_format(tokenizer: object) -> None:
+    from slmswap.data import load_hermes
+    from slmswap.formats import get_format
+
+    fmt = get_format("hermes")
+    for conversation in load_hermes(FIXTURES / "hermes.jsonl"):
+        for index in conversation.assistant_indices():
+            turn = conversation.messages[index]
+            assert fmt.parse(fmt.render_assistant(turn), tools=conversation.tools).turn == turn
+        assert "<tools>" in fmt.render(tokenizer, conversation)  # type: ignore[arg-type]
+
+
+def test_hermes_bad_call_names_the_turn() -> None:
+    from slmswap.data import load_hermes
+    from slmswap.errors import DataError
+
+    row = {
+        "conversations": [
+            {"from": "human", "value": "hi"},
+            {"from": "gpt", "value": "<tool_call>\n{oops\n</tool_call>"},
+        ]
+    }
+    with pytest.raises(DataError, match="cannot read the assistant turn") as info:
+        load_hermes([row])
+    assert info.value.field == "conversations[1].value"
