@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Installs slmswap with its development tools into .venv, then runs every check CI runs:
-# lint (ruff), types (mypy --strict), and the test suite (pytest) on the real default model.
+# Installs slmswap with its development and documentation tools into .venv, then runs every check CI runs:
+# lint (ruff), types (mypy --strict), the test suite (pytest) on the real default model, and the Sphinx
+# documentation build (warnings are errors) with its doctests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash .ci/install dev
+bash .ci/install dev,docs
 echo "== ruff"
-.venv/bin/ruff check slmswap tests examples benchmarks
+.venv/bin/ruff check slmswap tests examples benchmarks docs
+.venv/bin/ruff format --check slmswap tests examples benchmarks docs
 echo "== mypy --strict"
 .venv/bin/mypy
 echo "== pytest"
 .venv/bin/python -m pytest "$@"
+echo "== docs (sphinx -W) and doctests"
+.venv/bin/python -m sphinx -q -W --keep-going -b html docs docs/_build/html
+.venv/bin/python -m sphinx -q -W --keep-going -b doctest docs docs/_build/doctest

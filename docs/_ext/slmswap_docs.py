@@ -32,6 +32,7 @@ from sphinx.addnodes import pending_xref
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.environment import BuildEnvironment
+from sphinx.ext import intersphinx
 from sphinx.pycode import ModuleAnalyzer
 from sphinx.util import logging, rst
 from sphinx_autodoc_typehints import MyTypeAliasForwardRef, format_annotation
@@ -187,9 +188,7 @@ def _keep_plain(app: Sphinx, what: str, name: str, obj: object, options: dict[st
         _plain_docstrings[(what, name)] = list(lines)
 
 
-def _restore_plain(
-    app: Sphinx, what: str, name: str, obj: object, options: dict[str, Any], lines: list[str]
-) -> None:
+def _restore_plain(app: Sphinx, what: str, name: str, obj: object, options: dict[str, Any], lines: list[str]) -> None:
     """Undo napoleon on attribute, data and property docstrings: they are plain reST.
 
     napoleon reads the first line of such a docstring as ``type: description``, so "The call syntax is broken:
@@ -220,6 +219,29 @@ def _resolve_alias(
         return None
     domain = env.domains.python_domain
     return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], home, node, contnode)
+
+
+def _resolve_external(
+    app: Sphinx, env: BuildEnvironment, node: pending_xref, contnode: nodes.TextElement
+) -> nodes.reference | None:
+    """Retry an unresolved third-party reference under its package-level name, through intersphinx.
+
+    Type hints name a class by its defining module (``transformers.modeling_utils.PreTrainedModel``), while
+    projects document it where users import it from (``transformers.PreTrainedModel``). Only useful when the
+    intersphinx mapping is enabled (SLMSWAP_DOCS_ONLINE=1); otherwise there is nothing to look in.
+    """
+    target = node.get("reftarget", "")
+    parts = target.split(".")
+    if node.get("refdomain") != "py" or len(parts) < 2 or parts[0] == "slmswap":
+        return None
+    # The "obj" role matches any kind of entry: an inventory may list a type alias as data, an attribute, ...
+    for spelling in dict.fromkeys([target, f"{parts[0]}.{parts[-1]}"]):
+        retry = node.deepcopy()
+        retry["reftarget"] = spelling
+        retry["reftype"] = "obj"
+        if (found := intersphinx.missing_reference(app, env, retry, contnode)) is not None:
+            return found
+    return None
 
 
 def _check_api_coverage(app: Sphinx, env: BuildEnvironment) -> None:
@@ -286,7 +308,11 @@ _TYPED_ROLE = ":sphinx_autodoc_typehints_type:`"  # sphinx-autodoc-typehints' wr
 def _link_type_aliases(
     app: Sphinx, what: str, name: str, obj: object, options: dict[str, Any], lines: list[str]
 ) -> None:
-    """Turn the plain dotted alias names in ``:type:`` / ``:rtype:`` lines into references."""
+    """Turn the plain dotted alias names in ``:type:`` / ``:rtype:`` lines into references.
+
+    The role is ``py:obj``, which matches whatever kind of entry an alias has (data here, other kinds in
+    other projects' inventories).
+    """
     targets = "|".join(re.escape(target) for target in app.config.autodoc_type_aliases.values())
     if not targets:
         return
@@ -295,7 +321,7 @@ def _link_type_aliases(
     for i, line in enumerate(lines):
         if line.startswith((":type ", ":rtype:")):
             wrap = rst.escape if _TYPED_ROLE in line else str
-            lines[i] = pattern.sub(lambda match, wrap=wrap: wrap(f":py:data:`~{match[1]}`"), line)
+            lines[i] = pattern.sub(lambda match, wrap=wrap: wrap(f":py:obj:`~{match[1]}`"), line)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -307,5 +333,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("autodoc-process-docstring", _model_fields, priority=600)  # after sphinx-autodoc-typehints
     app.connect("autodoc-process-docstring", _link_type_aliases, priority=700)
     app.connect("missing-reference", _resolve_alias)
+    app.connect("missing-reference", _resolve_external, priority=600)  # after intersphinx's own attempt
     app.connect("env-check-consistency", _check_api_coverage)
     return {"version": slmswap.__version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import JsonValue
 
-from slmswap.errors import FormatError
-from slmswap.formats._shape import shape_messages, template_shape
+from slmswap.errors import FormatError, TemplateError
+from slmswap.formats._shape import apply_template, shape_messages, template_shape
 from slmswap.schema import Conversation, Message, Tool
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class ChatInput:
     """What a format hands to ``tokenizer.apply_chat_template``: messages, and tools when the template renders them."""
 
     messages: list[dict[str, Any]]
-    tools: list[dict[Any, Any] | Callable[..., Any]] | None = None
+    tools: list[dict[str, Any]] | None = None
     template_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -155,20 +155,11 @@ class ChatFormat(ABC):
     ) -> str:
         """``conversation`` rendered through the tokenizer's own chat template."""
         chat = self.chat_input(conversation)
+        messages = shape_messages(chat.messages, template_shape(tokenizer))
         try:
-            text = tokenizer.apply_chat_template(
-                shape_messages(chat.messages, template_shape(tokenizer)),
-                tools=chat.tools,
-                tokenize=False,
-                add_generation_prompt=add_generation_prompt,
-                **chat.template_kwargs,
-            )
-        except Exception as exc:  # jinja raises anything from TemplateError to TypeError
-            raise FormatError(
-                f"the chat template failed on this conversation under format {self.name!r}: {exc}"
-            ) from exc
-        assert isinstance(text, str)
-        return text
+            return apply_template(tokenizer, messages, chat.tools, add_generation_prompt=add_generation_prompt)
+        except TemplateError as exc:
+            raise FormatError(f"{exc} (format {self.name!r})") from exc
 
     def __repr__(self) -> str:
         options = ", ".join(f"{key}={value!r}" for key, value in self.options().items())

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import JsonValue
 
-from slmswap.errors import FormatError
+from slmswap.errors import FormatError, TemplateError
 from slmswap.formats._scan import ParseStopError, as_arguments, check_calls, make_call, without_reasoning
+from slmswap.formats._shape import apply_template
 from slmswap.formats.base import ChatFormat, ChatInput, ParseFailure, ParseResult
 from slmswap.formats.hermes import HermesFormat
 from slmswap.schema import Conversation, Message, Tool, ToolCall
@@ -107,17 +108,11 @@ class NativeFormat(ChatFormat):
         """``{"parser": family}``."""
         return {"parser": self.family}
 
-    def _apply(
-        self, messages: list[dict[str, Any]], tools: list[dict[Any, Any] | Callable[..., Any]] | None, generation: bool
-    ) -> str:
+    def _apply(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, generation: bool) -> str:
         try:
-            text = self.tokenizer.apply_chat_template(
-                messages, tools=tools, tokenize=False, add_generation_prompt=generation
-            )
-        except Exception as exc:  # jinja raises anything from TemplateError to TypeError
-            raise FormatError(f"the chat template failed under the native format: {exc}") from exc
-        assert isinstance(text, str)
-        return text
+            return apply_template(self.tokenizer, messages, tools, add_generation_prompt=generation)
+        except TemplateError as exc:
+            raise FormatError(f"{exc} (native format)") from exc
 
     def _check_template_renders_tools(self) -> bool:
         """Check that the template renders tools and calls; return whether it wants arguments as JSON strings."""
@@ -160,7 +155,7 @@ class NativeFormat(ChatFormat):
 
     def chat_input(self, conversation: Conversation) -> ChatInput:
         """Structured messages and ``tools=`` for the template."""
-        tools: list[dict[Any, Any] | Callable[..., Any]] | None = [t.to_openai() for t in conversation.tools] or None
+        tools = [t.to_openai() for t in conversation.tools] or None
         return ChatInput(
             messages=[_message_dict(m, self._string_arguments) for m in conversation.messages], tools=tools
         )
