@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from slmswap.models import cache_dir, load_model, load_tokenizer
+from tests.real_templates import original_templates, tokenizer_with_template
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -66,3 +67,11 @@ def bfcl_wheel() -> Path:
         )
         found = sorted(wheels.glob(f"bfcl_eval-{BFCL_VERSION}-*.whl"))
     return found[0]
+
+
+@pytest.fixture(scope="session")
+def template_tokenizers(tokenizer: PreTrainedTokenizerBase) -> dict[str, PreTrainedTokenizerBase]:
+    """SmolLM2's own tokenizer plus one per TRL template."""
+    tokenizers = {"smollm2": tokenizer}
+    tokenizers.update({name: tokenizer_with_template(tokenizer, name) for name in original_templates()})
+    return tokenizers

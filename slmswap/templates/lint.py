@@ -142,8 +142,8 @@ def end_of_turn(ctx: _Context) -> list[Finding]:
                 Finding(
                     "end_of_turn",
                     Severity.ERROR,
-                    f"the template writes no end-of-turn marker after assistant message {span.message_index}: "
-                    "the model is never taught to stop.",
+                    "the template writes no end-of-turn marker after assistant turns: the model is never taught "
+                    "to stop.",
                     "use a template that closes assistant turns with an end-of-turn token",
                     ctx.index,
                 )
@@ -236,7 +236,8 @@ _WEATHER = Tool(
 
 
 def sample_conversations() -> list[Conversation]:
-    """Small conversations the lint renders when the caller gives none: a tool call, a result, and JSON text."""
+    """Small conversations the lint renders when the caller gives none: a tool call, its result, a JSON answer and
+    a second user turn (which reasoning templates render differently), and a JSON-only exchange."""
     call = ToolCall(name="get_weather", arguments={"city": "Paris"})
     return [
         Conversation(
@@ -246,6 +247,8 @@ def sample_conversations() -> list[Conversation]:
                 Message.assistant(tool_calls=[call]),
                 Message.tool('{"temperature": 21}', name="get_weather"),
                 Message.assistant('{"city": "Paris", "temperature": 21}'),
+                Message.user("Thanks!"),
+                Message.assistant("You're welcome."),
             ),
             tools=(_WEATHER,),
         ),

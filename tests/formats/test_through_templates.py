@@ -8,8 +8,7 @@ import pytest
 
 from slmswap.formats import ChatFormat, get_format
 from slmswap.schema import Conversation, Message, Tool, ToolCall
-
-from .conftest import original_templates
+from tests.real_templates import original_templates
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

@@ -7,13 +7,11 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
-
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 _SPECIAL = re.compile(
-    r"<\|[^<>|\s]{1,40}\|>|<｜[^<>｜]{1,40}｜>|<(?:start|end)_of_turn>|\[/?(?:INST|TOOL_CALLS|AVAILABLE_TOOLS)\]"
+    r"<\|[^<>|\s]{1,40}\|>|<｜[^<>｜]{1,40}｜>|<(?:start|end)_of_turn>|<end_of_utterance>|</?s>|\[/?(?:INST|TOOL_CALLS|AVAILABLE_TOOLS)\]"
 )
 
 
@@ -33,15 +31,8 @@ def tokenizer_with_template(base: PreTrainedTokenizerBase, name: str) -> PreTrai
     template = (trl_template_dir() / f"{name}.jinja").read_text()
     tokenizer = copy.deepcopy(base)
     tokenizer.chat_template = template
-    specials = sorted(set(_SPECIAL.findall(template)) - set(tokenizer.get_vocab()))
+    found = set(_SPECIAL.findall(template))
+    specials = sorted(t for t in found if len(tokenizer(t, add_special_tokens=False)["input_ids"]) != 1)
     if specials:
         tokenizer.add_special_tokens({"additional_special_tokens": specials})
     return tokenizer
-
-
-@pytest.fixture(scope="session")
-def template_tokenizers(tokenizer: PreTrainedTokenizerBase) -> dict[str, PreTrainedTokenizerBase]:
-    """SmolLM2's own tokenizer plus one per TRL template."""
-    tokenizers = {"smollm2": tokenizer}
-    tokenizers.update({name: tokenizer_with_template(tokenizer, name) for name in original_templates()})
-    return tokenizers
