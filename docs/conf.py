@@ -98,6 +98,9 @@ autodoc_type_aliases = {
     "JsonObject": "slmswap.schema.JsonObject",
     "Role": "slmswap.schema.Role",
     "JsonValue": "pydantic.JsonValue",  # else shown as its class, "TypeAliasType"
+    # A template lint check (slmswap.templates.lint.CHECKS) is a callable of a private context type; shown by
+    # what it returns. The string is evaluated in slmswap.templates.lint, which imports Callable and Finding.
+    "Check": "Callable[..., list[Finding]]",
 }
 
 # Type hints are rendered by sphinx-autodoc-typehints in the parameter list (with defaults), not in the

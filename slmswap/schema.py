@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, Literal, get_args
 
 from jsonschema import exceptions as jsonschema_exceptions
@@ -68,6 +69,18 @@ class ToolCall(BaseModel):
         return value
 
 
+@lru_cache(maxsize=4096)
+def _schema_problem(schema_json: str) -> str:
+    """Why a schema (as canonical JSON) is not valid JSON Schema, or ``""``; cached, as datasets repeat tools."""
+    schema = json.loads(schema_json)
+    try:
+        validator_for(schema).check_schema(schema)
+    except jsonschema_exceptions.SchemaError as exc:
+        path = "/".join(str(p) for p in exc.path) or "<root>"
+        return f"parameters is not a valid JSON Schema at {path}: {exc.message}"
+    return ""
+
+
 def _empty_object_schema() -> JsonObject:
     return {"type": "object", "properties": {}}
 
@@ -106,11 +119,9 @@ class Tool(BaseModel):
     @field_validator("parameters")
     @classmethod
     def _is_json_schema(cls, value: JsonObject) -> JsonObject:
-        try:
-            validator_for(value).check_schema(value)
-        except jsonschema_exceptions.SchemaError as exc:
-            path = "/".join(str(p) for p in exc.path) or "<root>"
-            raise ValueError(f"parameters is not a valid JSON Schema at {path}: {exc.message}") from exc
+        problem = _schema_problem(json.dumps(value, sort_keys=True))
+        if problem:
+            raise ValueError(problem)
         kind = value.get("type", "object")
         if kind != "object":
             raise ValueError(f"parameters must describe a JSON object (type 'object'), got type {kind!r}")

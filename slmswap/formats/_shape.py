@@ -9,6 +9,7 @@ training and evaluation shape them identically.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from slmswap.errors import TemplateError
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["TemplateShape", "apply_template", "shape_messages", "template_shape"]
+__all__ = ["TemplateShape", "apply_template", "render_batch", "shape_messages", "template_shape"]
 
 _PROBES = ("slmswap-probe-system", "slmswap-probe-user", "slmswap-probe-assistant")
 _TOOL_PROBE = "slmswap-probe-tool"
@@ -98,22 +99,61 @@ def _renders_intact(
     return isinstance(text, str) and all(probe in text for probe in probes)
 
 
+def render_batch(
+    tokenizer: PreTrainedTokenizerBase,
+    conversations: Sequence[Sequence[dict[str, Any]]],
+    tools: list[dict[str, Any]] | None,
+    *,
+    add_generation_prompt: bool,
+) -> list[str]:
+    """Several message lists rendered with the same tools, each exactly as
+    ``tokenizer.apply_chat_template(messages, tools=tools, tokenize=False)`` renders it.
+
+    Formats hand over plain JSON data only (strings, numbers, booleans, lists, dicts), which is what
+    ``apply_chat_template`` reduces its inputs to before rendering; so this renders with transformers' compiled
+    (sandboxed, cached) template directly, and saves that per-call work, which dominates for short
+    conversations. Should that private entry point move in a later transformers, the public renderer is used.
+    """
+    cleaned = [[{k: v for k, v in m.items() if v is not None} for m in messages] for messages in conversations]
+    try:
+        template = tokenizer.get_chat_template(None, tools)
+        variables: dict[str, Any] = {**tokenizer.special_tokens_map, "tools": tools, "documents": None}
+        compiled = _compiled(template)
+        if compiled is not None:
+            return [
+                compiled.render(messages=messages, add_generation_prompt=add_generation_prompt, **variables)
+                for messages in cleaned
+            ]
+        from transformers.utils.chat_template_utils import render_jinja_template
+
+        special_tokens: dict[str, Any] = dict(tokenizer.special_tokens_map)
+        result: Any = render_jinja_template(  # annotated "-> str", returns (texts, generation indices)
+            conversations=cleaned,
+            tools=tools,  # type: ignore[arg-type]  # transformers types tools loosely
+            chat_template=template,
+            add_generation_prompt=add_generation_prompt,
+            **special_tokens,
+        )
+    except Exception as exc:  # jinja raises anything from TemplateError to TypeError
+        raise TemplateError(f"the chat template failed: {type(exc).__name__}: {exc}") from exc
+    return list(result[0])
+
+
+def _compiled(template: str) -> Any:
+    """transformers' compiled template (its own sandboxed environment and cache), or ``None`` if unavailable."""
+    try:
+        from transformers.utils.chat_template_utils import _compile_jinja_template
+    except ImportError:  # pragma: no cover - depends on the transformers release
+        return None
+    return _compile_jinja_template(template)
+
+
 def apply_template(
     tokenizer: PreTrainedTokenizerBase,
-    messages: list[dict[str, Any]],
+    messages: Sequence[dict[str, Any]],
     tools: list[dict[str, Any]] | None,
     *,
     add_generation_prompt: bool,
 ) -> str:
-    """``tokenizer.apply_chat_template`` as text, errors raised as :class:`TemplateError`."""
-    try:
-        text = tokenizer.apply_chat_template(
-            messages,
-            tools=tools,  # type: ignore[arg-type]  # transformers types tools loosely
-            tokenize=False,
-            add_generation_prompt=add_generation_prompt,
-        )
-    except Exception as exc:  # jinja raises anything from TemplateError to TypeError
-        raise TemplateError(f"the chat template failed: {type(exc).__name__}: {exc}") from exc
-    assert isinstance(text, str)
-    return text
+    """One message list rendered as ``tokenizer.apply_chat_template(..., tokenize=False)`` renders it."""
+    return render_batch(tokenizer, [messages], tools, add_generation_prompt=add_generation_prompt)[0]

@@ -95,6 +95,9 @@ class ChatFormat(ABC):
     """Bumped whenever the rendered text changes, so a trained adapter can refuse a changed format."""
     system_prompt_source: ClassVar[str]
     """Where the system prompt comes from, in words (shown in reports for prompt parity)."""
+    target_from_template: ClassVar[bool] = False
+    """Whether the chat template, not the format, writes the assistant text (the native format): the template
+    engine then reads the text off the rendered conversation instead of asking :meth:`render_assistant`."""
 
     def options(self) -> dict[str, JsonValue]:
         """The options this instance was built with (recorded in manifests)."""
@@ -115,6 +118,10 @@ class ChatFormat(ABC):
             strict: Strict mode (for scoring) accepts only the exact syntax; lenient mode also strips markdown
                 fences and surrounding prose and says what it forgave.
         """
+
+    def render_assistants(self, turns: Sequence[Message]) -> list[str]:
+        """:meth:`render_assistant` of several turns (formats that render through the template batch it)."""
+        return [self.render_assistant(turn) for turn in turns]
 
     def system_prompt(self, conversation: Conversation) -> str | None:
         """The system prompt the model sees for ``conversation`` (the conversation's own, by default)."""

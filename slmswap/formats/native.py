@@ -27,7 +27,7 @@ from pydantic import JsonValue
 
 from slmswap.errors import FormatError, TemplateError
 from slmswap.formats._scan import ParseStopError, as_arguments, check_calls, make_call, without_reasoning
-from slmswap.formats._shape import apply_template
+from slmswap.formats._shape import apply_template, render_batch
 from slmswap.formats.base import ChatFormat, ChatInput, ParseFailure, ParseResult
 from slmswap.formats.hermes import HermesFormat
 from slmswap.schema import Conversation, Message, Tool, ToolCall
@@ -43,6 +43,7 @@ ToolFamily = Literal["hermes", "llama3", "mistral"]
 _PROBE_TOOL = "slmswap_probe_tool"
 _PROBE_CALL = "slmswap_probe_call"
 _SENTINEL = "slmswap-end-of-turn-probe"
+_PROBE_USER = {"role": "user", "content": "hi"}
 _DECODER = json.JSONDecoder()
 
 
@@ -81,6 +82,7 @@ class NativeFormat(ChatFormat):
 
     name: ClassVar[str] = "native"
     version: ClassVar[str] = "1"
+    target_from_template: ClassVar[bool] = True
     system_prompt_source: ClassVar[str] = (
         "the conversation's own system prompt; the chat template adds the tool listing (send the same tools to an "
         "LLM baseline through its API's tools parameter)"
@@ -102,6 +104,7 @@ class NativeFormat(ChatFormat):
                 "no parser is known for this chat template's tool calls and the tokenizer has no response "
                 "template; pass parser='hermes'|'llama3'|'mistral', or use get_format('hermes')"
             )
+        self._probe_prompt = self._apply([_PROBE_USER], None, generation=True)
         self._end_of_turn = self._turn_suffix()
 
     def options(self) -> dict[str, JsonValue]:
@@ -140,18 +143,23 @@ class NativeFormat(ChatFormat):
 
     def _turn_suffix(self) -> str:
         """What the template writes after an assistant turn's text (end-of-turn token, newline)."""
-        return self._assistant_text(Message.assistant(content=_SENTINEL)).partition(_SENTINEL)[2]
+        return self._assistant_texts([Message.assistant(content=_SENTINEL)])[0].partition(_SENTINEL)[2]
 
-    def _assistant_text(self, turn: Message) -> str:
-        user = {"role": "user", "content": "hi"}
-        prefix = self._apply([user], None, generation=True)
-        full = self._apply([user, _message_dict(turn, self._string_arguments)], None, generation=False)
-        if not full.startswith(prefix):
-            raise FormatError(
-                "the chat template renders the assistant turn in a way that does not extend the generation prompt; "
-                "its assistant text cannot be isolated (use get_format('hermes'))"
-            )
-        return full[len(prefix) :]
+    def _assistant_texts(self, turns: Sequence[Message]) -> list[str]:
+        probes = [[_PROBE_USER, _message_dict(turn, self._string_arguments)] for turn in turns]
+        try:
+            rendered = render_batch(self.tokenizer, probes, None, add_generation_prompt=False)
+        except TemplateError as exc:
+            raise FormatError(f"{exc} (native format)") from exc
+        texts = []
+        for full in rendered:
+            if not full.startswith(self._probe_prompt):
+                raise FormatError(
+                    "the chat template renders the assistant turn in a way that does not extend the generation "
+                    "prompt; its assistant text cannot be isolated (use get_format('hermes'))"
+                )
+            texts.append(full[len(self._probe_prompt) :])
+        return texts
 
     def chat_input(self, conversation: Conversation) -> ChatInput:
         """Structured messages and ``tools=`` for the template."""
@@ -162,8 +170,12 @@ class NativeFormat(ChatFormat):
 
     def render_assistant(self, turn: Message) -> str:
         """The text the chat template writes for ``turn``, without its end-of-turn suffix."""
-        text = self._assistant_text(turn)
-        return text[: -len(self._end_of_turn)] if self._end_of_turn and text.endswith(self._end_of_turn) else text
+        return self.render_assistants([turn])[0]
+
+    def render_assistants(self, turns: Sequence[Message]) -> list[str]:
+        """:meth:`render_assistant` of several turns, in one template call."""
+        suffix = self._end_of_turn
+        return [t[: -len(suffix)] if suffix and t.endswith(suffix) else t for t in self._assistant_texts(turns)]
 
     def parse(self, text: str, *, tools: Sequence[Tool] = (), strict: bool = True) -> ParseResult:
         """Through the tokenizer's response template when it has one, else the family's parser."""

@@ -20,14 +20,22 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from slmswap.errors import TemplateError
-from slmswap.formats._shape import apply_template, shape_messages, template_shape
+from slmswap.formats._shape import apply_template, render_batch, shape_messages, template_shape
 from slmswap.formats.base import ChatFormat
 from slmswap.schema import Conversation
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["AssistantSpan", "RenderedConversation", "TurnSelection", "render_with_spans", "special_token_pattern"]
+__all__ = [
+    "AssistantSpan",
+    "RenderedConversation",
+    "TemplateLayout",
+    "TurnSelection",
+    "render_with_spans",
+    "special_token_pattern",
+    "template_layout",
+]
 
 TurnSelection = Literal["all", "last"]
 """Which assistant turns are trained: every one, or only the last."""
@@ -100,18 +108,39 @@ def _matching_pieces(text: str, start: int, pieces: tuple[str, ...]) -> str:
     return matched.rstrip()
 
 
-def turn_tail(tokenizer: PreTrainedTokenizerBase) -> str:
-    """What the template writes after a final assistant turn's text: its end-of-turn marker(s), then whitespace
-    (and, in some templates, the EOS token that closes the conversation)."""
+@dataclass(frozen=True)
+class TemplateLayout:
+    """What a chat template writes around an assistant turn, read once off a probe conversation."""
+
+    generation_prompt: str
+    """What ``add_generation_prompt=True`` appends after a user turn (e.g. ``<|im_start|>assistant\\n``)."""
+    header: str
+    """What the template writes between that and the assistant's text in a finished turn (e.g. an empty
+    ``<think></think>`` block), which the model must produce."""
+    tail: str
+    """What it writes after a final assistant turn's text: the end-of-turn marker(s), then whitespace (and, in
+    some templates, the EOS token that closes the conversation)."""
+
+
+def template_layout(tokenizer: PreTrainedTokenizerBase) -> TemplateLayout:
+    """The :class:`TemplateLayout` of the tokenizer's chat template (probed once per distinct template)."""
     template = tokenizer.chat_template
-    return _turn_tail(template if isinstance(template, str) else "", tokenizer)
+    return _layout(template if isinstance(template, str) else "", tokenizer)
 
 
 @lru_cache(maxsize=64)
-def _turn_tail(template: str, tokenizer: PreTrainedTokenizerBase) -> str:
+def _layout(template: str, tokenizer: PreTrainedTokenizerBase) -> TemplateLayout:
     shape = template_shape(tokenizer)
-    messages = shape_messages([{"role": "user", "content": "hi"}, {"role": "assistant", "content": _SENTINEL}], shape)
-    return apply_template(tokenizer, messages, None, add_generation_prompt=False).rpartition(_SENTINEL)[2]
+    user = shape_messages([{"role": "user", "content": "hi"}], shape)
+    turn = shape_messages([{"role": "user", "content": "hi"}, {"role": "assistant", "content": _SENTINEL}], shape)
+    before = apply_template(tokenizer, user, None, add_generation_prompt=False)
+    prompt = apply_template(tokenizer, user, None, add_generation_prompt=True)
+    finished = apply_template(tokenizer, turn, None, add_generation_prompt=False)
+    header, _, tail = finished[len(prompt) :].partition(_SENTINEL) if finished.startswith(prompt) else ("", "", "")
+    if not tail:
+        tail = finished.rpartition(_SENTINEL)[2]
+    generation = prompt[len(before) :] if prompt.startswith(before) else ""
+    return TemplateLayout(generation_prompt=generation, header=header, tail=tail)
 
 
 _SENTINEL = "slmswap-end-of-turn-probe"
@@ -123,8 +152,16 @@ def render_with_spans(
     conversation: Conversation,
     *,
     turns: TurnSelection = "all",
+    exact: bool = True,
 ) -> RenderedConversation:
     """Render ``conversation`` and locate the trained character span of its (selected) assistant turns.
+
+    With ``exact=True`` (the default) each turn's evaluation prompt is rendered and checked to be a prefix of
+    the training text. With ``exact=False`` the spans are read off the single render of the conversation from
+    the template's :class:`TemplateLayout` (each assistant turn opens with the generation prompt and header and
+    ends at the end-of-turn marker), falling back to the exact method whenever that reading is ambiguous;
+    :func:`~slmswap.templates.prepare_dataset` checks the two agree on a sample of every dataset before
+    trusting the fast one.
 
     Raises:
         TemplateError: The template is not prefix-preserving, or a turn's target text is not where the
@@ -139,11 +176,84 @@ def render_with_spans(
     pairs = list(zip(assistant_at, turns_of, strict=True))
     if turns == "last":
         pairs = pairs[-1:]
-    tail_pieces = _pieces(turn_tail(tokenizer), special_token_pattern(tokenizer))
+    layout = template_layout(tokenizer)
+    tail_pieces = _pieces(layout.tail, special_token_pattern(tokenizer))
+    indices = [index for index, _ in pairs]
+    bounds = None if exact else _bounds_from_layout(text, len(assistant_at), len(pairs), layout, tail_pieces)
+    if bounds is None or not fmt.target_from_template:
+        targets = fmt.render_assistants([turn for _, turn in pairs])
+        if bounds is not None:
+            bounds = _check_targets(text, bounds, targets)
+        if bounds is None:
+            starts = _starts_from_prompts(tokenizer, text, messages, tools, indices)
+            bounds = _find_targets(text, indices, starts, targets)
     spans = []
+    for index, (start, target_start, target_end) in zip(indices, bounds, strict=True):
+        end_of_turn = _matching_pieces(text, target_end, tail_pieces) or None
+        end = target_end + len(end_of_turn or "")
+        spans.append(AssistantSpan(index, start, target_start, target_end, end, end_of_turn))
+    return RenderedConversation(text, tuple(spans), tuple(messages), tuple(tools) if tools else None)
+
+
+_Bounds = list[tuple[int, int, int]]
+"""Per assistant turn: span start, target start, target end."""
+
+
+def _find_targets(text: str, indices: list[int], starts: list[int], targets: list[str]) -> _Bounds:
+    bounds = []
     cursor = 0
-    for index, turn in pairs:
-        prompt = apply_template(tokenizer, messages[:index], tools, add_generation_prompt=True)
+    for index, start, target in zip(indices, starts, targets, strict=True):
+        target_start = text.find(target, max(start, cursor))
+        if target_start < 0:
+            raise TemplateError(f"the target text of message {index} does not appear after its prompt")
+        cursor = target_start + len(target)
+        bounds.append((start, target_start, cursor))
+    return bounds
+
+
+def _check_targets(text: str, bounds: _Bounds, targets: list[str]) -> _Bounds | None:
+    """The layout's bounds if each target sits exactly where the layout put it, else ``None``."""
+    for (_, target_start, target_end), target in zip(bounds, targets, strict=True):
+        if text[target_start:target_end] != target:
+            return None
+    return bounds
+
+
+def _bounds_from_layout(
+    text: str, assistants: int, selected: int, layout: TemplateLayout, tail_pieces: tuple[str, ...]
+) -> _Bounds | None:
+    """Bounds read off the rendered text: every assistant turn opens with the generation prompt and header
+    and its text ends where the end-of-turn marker begins. ``None`` whenever that reading is ambiguous."""
+    lead = layout.generation_prompt + layout.header
+    marker = next((piece for piece in tail_pieces if piece.strip()), "")
+    if not layout.generation_prompt or not marker:
+        return None
+    opens = []
+    at = text.find(lead)
+    while at >= 0:
+        opens.append(at)
+        at = text.find(lead, at + len(lead))
+    if len(opens) != assistants:
+        return None
+    bounds = []
+    for at in opens[assistants - selected :]:
+        target_start = at + len(lead)
+        target_end = text.find(marker, target_start)
+        if target_end < 0:
+            return None
+        bounds.append((at + len(layout.generation_prompt), target_start, target_end))
+    return bounds
+
+
+def _starts_from_prompts(
+    tokenizer: PreTrainedTokenizerBase,
+    text: str,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None,
+    indices: list[int],
+) -> list[int]:
+    prompts = render_batch(tokenizer, [messages[:index] for index in indices], tools, add_generation_prompt=True)
+    for index, prompt in zip(indices, prompts, strict=True):
         if not text.startswith(prompt):
             raise TemplateError(
                 f"the chat template is not prefix-preserving at message {index}: the evaluation prompt "
@@ -151,14 +261,4 @@ def render_with_spans(
                 "would see different tokens (reasoning templates do this; use a training template, e.g. TRL's "
                 "get_training_chat_template)"
             )
-        target = fmt.render_assistant(turn)
-        start = max(len(prompt), cursor)
-        target_start = text.find(target, start)
-        if target_start < 0:
-            raise TemplateError(f"the target text of message {index} does not appear after its prompt")
-        target_end = target_start + len(target)
-        end_of_turn = _matching_pieces(text, target_end, tail_pieces) or None
-        end = target_end + len(end_of_turn or "")
-        spans.append(AssistantSpan(index, len(prompt), target_start, target_end, end, end_of_turn))
-        cursor = end
-    return RenderedConversation(text, tuple(spans), tuple(messages), tuple(tools) if tools else None)
+    return [len(prompt) for prompt in prompts]

@@ -29,7 +29,7 @@ __all__ = [
     "DropReason",
     "TokenizeOptions",
     "TokenizedExample",
-    "label_tokens",
+    "label_encoding",
     "raise_if_dropped",
     "tokenize_conversation",
     "tokenize_conversations",
@@ -76,6 +76,7 @@ class TokenizedExample:
     input_ids: list[int] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
     offsets: list[tuple[int, int]] = field(default_factory=list)
+    """Character range of each token in ``text`` (kept by :func:`tokenize_conversation`, for inspection)."""
     text: str = ""
     dropped: DropReason | None = None
     detail: str = ""
@@ -94,8 +95,9 @@ def tokenize_conversation(
     conversation: Conversation,
     options: TokenizeOptions | None = None,
 ) -> TokenizedExample:
-    """Render, tokenize and label one conversation; a dropped example says why (see :class:`DropReason`)."""
-    return tokenize_conversations(tokenizer, fmt, [conversation], options)[0]
+    """Render, tokenize and label one conversation (token offsets included, for inspection); a dropped example
+    says why (see :class:`DropReason`)."""
+    return tokenize_conversations(tokenizer, fmt, [conversation], options, with_offsets=True)[0]
 
 
 def tokenize_conversations(
@@ -103,33 +105,43 @@ def tokenize_conversations(
     fmt: ChatFormat,
     conversations: Sequence[Conversation],
     options: TokenizeOptions | None = None,
+    *,
+    exact: bool = True,
+    with_offsets: bool = False,
 ) -> list[TokenizedExample]:
-    """:func:`tokenize_conversation` for many conversations, with one batched tokenizer call."""
+    """:func:`tokenize_conversation` for many conversations, with one batched tokenizer call.
+
+    ``exact=False`` locates the spans with the fast method of :func:`~slmswap.templates.render_with_spans`;
+    ``with_offsets`` keeps each token's character offsets in the examples.
+    """
+    if not tokenizer.is_fast:
+        raise TemplateError("slmswap needs a fast (Rust) tokenizer to map characters to tokens")
     options = options or TokenizeOptions()
     rendered: list[tuple[str, list[tuple[int, int]]] | TokenizedExample] = [
-        _render(tokenizer, fmt, conversation, options) for conversation in conversations
+        _render(tokenizer, fmt, conversation, options, exact) for conversation in conversations
     ]
     texts = [item[0] for item in rendered if isinstance(item, tuple)]
-    encodings = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True) if texts else None
+    encodings = iter(tokenizer.backend_tokenizer.encode_batch(texts, add_special_tokens=False) if texts else [])
     results: list[TokenizedExample] = []
-    k = 0
     for item in rendered:
         if isinstance(item, TokenizedExample):
             results.append(item)
             continue
-        assert encodings is not None
         text, ranges = item
-        results.append(label_tokens(encodings["input_ids"][k], encodings["offset_mapping"][k], text, ranges, options))
-        k += 1
+        results.append(label_encoding(next(encodings), text, ranges, options, with_offsets=with_offsets))
     return results
 
 
 def _render(
-    tokenizer: PreTrainedTokenizerBase, fmt: ChatFormat, conversation: Conversation, options: TokenizeOptions
+    tokenizer: PreTrainedTokenizerBase,
+    fmt: ChatFormat,
+    conversation: Conversation,
+    options: TokenizeOptions,
+    exact: bool,
 ) -> tuple[str, list[tuple[int, int]]] | TokenizedExample:
     """The rendered text and its sorted trained character ranges, or the dropped example."""
     try:
-        rendered = render_with_spans(tokenizer, fmt, conversation, turns=options.turns)
+        rendered = render_with_spans(tokenizer, fmt, conversation, turns=options.turns, exact=exact)
         ranges = [(span.start, span.end) for span in rendered.spans]
         if options.train_tool_results:
             ranges += _tool_result_ranges(tokenizer, list(rendered.messages), rendered.tools)
@@ -140,25 +152,38 @@ def _render(
     return rendered.text, sorted(ranges)
 
 
-def label_tokens(
-    input_ids: list[int],
-    offsets: list[tuple[int, int]],
+def _trained_tokens(encoding: Any, ranges: list[tuple[int, int]]) -> list[int]:
+    """Indices of the tokens whose first character lies in one of the character ``ranges``."""
+    trained: list[int] = []
+    for low, high in ranges:
+        first = next((t for t in map(encoding.char_to_token, range(low, high)) if t is not None), None)
+        last = next((t for t in map(encoding.char_to_token, range(high - 1, low - 1, -1)) if t is not None), None)
+        if first is None or last is None:
+            continue
+        if encoding.token_to_chars(first)[0] < low:  # starts before the range: it belongs to the prompt
+            first += 1
+        trained.extend(range(first, last + 1))
+    return trained
+
+
+def label_encoding(
+    encoding: Any,
     text: str,
     ranges: list[tuple[int, int]],
     options: TokenizeOptions,
+    *,
+    with_offsets: bool = False,
 ) -> TokenizedExample:
-    """Labels for tokens whose first character lies in one of the (sorted) character ``ranges``."""
-    labels = [IGNORE_INDEX] * len(input_ids)
-    k = 0
-    for j, (start, _) in enumerate(offsets):
-        while k < len(ranges) and ranges[k][1] <= start:
-            k += 1
-        if k < len(ranges) and ranges[k][0] <= start:
-            labels[j] = input_ids[j]
-    offsets = [(int(a), int(b)) for a, b in offsets]
-    trained = [j for j, label in enumerate(labels) if label != IGNORE_INDEX]
+    """Labels for the tokens of ``encoding`` (a ``tokenizers.Encoding`` of ``text``) whose first character lies
+    in one of the sorted character ``ranges``; the rest get :data:`IGNORE_INDEX`."""
+    input_ids: list[int] = encoding.ids
+    trained = _trained_tokens(encoding, ranges)
     if not trained:
         return TokenizedExample(text=text, dropped=DropReason.NO_TRAINABLE_TOKENS, detail="no assistant target")
+    labels = [IGNORE_INDEX] * len(input_ids)
+    for j in trained:
+        labels[j] = input_ids[j]
+    offsets: list[tuple[int, int]] = list(encoding.offsets) if with_offsets else []
     truncated = False
     if options.max_length is not None and len(input_ids) > options.max_length:
         if trained[-1] >= options.max_length:
@@ -172,7 +197,7 @@ def label_tokens(
             offsets[: options.max_length],
         )
         truncated = True
-    return TokenizedExample(list(input_ids), labels, offsets, text, truncated=truncated)
+    return TokenizedExample(input_ids, labels, offsets, text, truncated=truncated)
 
 
 def _tool_result_ranges(

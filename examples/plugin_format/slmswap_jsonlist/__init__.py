@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import ClassVar
 
+from slmswap.errors import FormatError
 from slmswap.formats import ChatFormat, ParseFailure, ParseResult
 from slmswap.schema import Conversation, Message, Tool, ToolCall
 
@@ -31,7 +32,12 @@ class JsonListFormat(ChatFormat):
         return f"{block}\n\n{conversation.system}" if conversation.system else block
 
     def render_assistant(self, turn: Message) -> str:
+        # Refuse what parse could not give back: the round-trip law holds for every turn this accepts.
+        if turn.tool_calls and turn.content:
+            raise FormatError("jsonlist cannot write text and tool calls in one turn")
         if not turn.tool_calls:
+            if (turn.content or "").lstrip().startswith("["):
+                raise FormatError("jsonlist cannot write a text answer that starts with '['")
             return turn.content or ""
         return json.dumps([{"name": c.name, "arguments": c.arguments} for c in turn.tool_calls], ensure_ascii=False)
 
