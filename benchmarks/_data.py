@@ -50,7 +50,9 @@ def _round(rng: random.Random) -> list[Message]:
         question, answer = f"What's the weather like in {city}?", f"It is {rng.randint(-5, 35)} degrees in {city}."
     elif kind == 1:
         amount = rng.randint(1, 900)
-        call = ToolCall(name="convert_currency", arguments={"amount": amount, "from_currency": "EUR", "to_currency": "USD"})
+        call = ToolCall(
+            name="convert_currency", arguments={"amount": amount, "from_currency": "EUR", "to_currency": "USD"}
+        )
         question, answer = f"How much is {amount} EUR in USD?", f"{amount} EUR is about {amount * 1.08:.2f} USD."
     else:
         people = rng.randint(1, 8)

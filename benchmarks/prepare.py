@@ -5,7 +5,8 @@ applied to SmolLM2's tokenizer), it times
 
   (a) slmswap: ``prepare_dataset`` with the native format (assistant-only labels for any template);
   (b) TRL: ``SFTTrainer`` dataset preparation with ``assistant_only_loss=True`` on the same messages and tools;
-  (c) bare: render every conversation through the template and tokenize the texts (no masks at all);
+  (c) bare: ``tokenizer.apply_chat_template(..., tokenize=False)`` on every conversation, then one batched
+      tokenizer call (no masks at all); and the same with the faster renderer slmswap itself uses;
 
 each in a fresh process, reporting wall time, examples/s, peak resident memory, and the ratios a/b and a/c.
 
@@ -70,7 +71,9 @@ def _run_trl(count: int) -> dict[str, Any]:
     dataset = Dataset.from_list(rows)
     model = slmswap.load_model()
     with tempfile.TemporaryDirectory() as out:
-        args = SFTConfig(output_dir=out, assistant_only_loss=True, report_to=[], max_length=None, bf16=False, use_cpu=True)
+        args = SFTConfig(
+            output_dir=out, assistant_only_loss=True, report_to=[], max_length=None, bf16=False, use_cpu=True
+        )
         started = time.perf_counter()
         trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
         seconds = time.perf_counter() - started
@@ -79,7 +82,7 @@ def _run_trl(count: int) -> dict[str, Any]:
     return {"seconds": seconds, "kept": len(trainer.train_dataset), "trained_tokens": trained}
 
 
-def _run_bare(count: int) -> dict[str, Any]:
+def _run_bare(count: int, renderer: str) -> dict[str, Any]:
     from _data import tool_conversations
 
     from slmswap.formats import get_format
@@ -88,7 +91,11 @@ def _run_bare(count: int) -> dict[str, Any]:
     conversations = tool_conversations(count)
     fmt = get_format("native", tokenizer=tokenizer)
     started = time.perf_counter()
-    texts = [fmt.render(tokenizer, conversation) for conversation in conversations]
+    if renderer == "transformers":
+        chats = [fmt.chat_input(conversation) for conversation in conversations]
+        texts = [tokenizer.apply_chat_template(c.messages, tools=c.tools, tokenize=False) for c in chats]
+    else:  # the faster renderer slmswap itself uses
+        texts = [fmt.render(tokenizer, conversation) for conversation in conversations]
     encoded = tokenizer(texts, add_special_tokens=False)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "kept": len(encoded["input_ids"]), "trained_tokens": None}
@@ -100,7 +107,7 @@ def _child(name: str, count: int, num_proc: int | None) -> dict[str, Any]:
     elif name == "trl":
         result = _run_trl(count)
     else:
-        result = _run_bare(count)
+        result = _run_bare(count, "transformers" if name == "bare" else "slmswap")
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
@@ -125,16 +132,21 @@ def main() -> None:
         "slmswap_num_proc_2": measure("slmswap", args.count, num_proc=2),
         "trl": measure("trl", args.count),
         "bare": measure("bare", args.count),
+        "bare_slmswap_renderer": measure("bare_slmswap_renderer", args.count),
     }
     ratios = {
         "slmswap_vs_trl_time": results["slmswap"]["seconds"] / results["trl"]["seconds"],
         "slmswap_vs_bare_time": results["slmswap"]["seconds"] / results["bare"]["seconds"],
         "slmswap_num_proc_2_vs_trl_time": results["slmswap_num_proc_2"]["seconds"] / results["trl"]["seconds"],
+        "slmswap_vs_bare_slmswap_renderer_time": results["slmswap"]["seconds"]
+        / results["bare_slmswap_renderer"]["seconds"],
     }
-    print(f"{'run':<22}{'seconds':>10}{'examples/s':>12}{'peak RSS MiB':>14}{'trained tokens':>16}")
+    print(f"{'run':<24}{'seconds':>10}{'examples/s':>12}{'peak RSS MiB':>14}{'trained tokens':>16}")
     for name, row in results.items():
         trained = "-" if row["trained_tokens"] is None else str(row["trained_tokens"])
-        print(f"{name:<22}{row['seconds']:>10.2f}{row['examples_per_s']:>12.0f}{row['peak_rss_mib']:>14.0f}{trained:>16}")
+        print(
+            f"{name:<24}{row['seconds']:>10.2f}{row['examples_per_s']:>12.0f}{row['peak_rss_mib']:>14.0f}{trained:>16}"
+        )
     for name, value in ratios.items():
         print(f"{name}: {value:.2f}x")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -68,15 +68,14 @@ CallReader = Callable[[TagBlock, bool, list[str]], ToolCall]
 
 
 def without_reasoning(text: str) -> str:
-    """``text`` without leading reasoning: a ``<think>...</think>`` block, or the end of one that the generation
-    prompt opened. Reasoning (which templates such as Qwen 3's write ahead of the answer) is not part of the turn."""
-    end = text.find("</think>")
-    if end < 0:
-        return text
-    opening = text.find("<think>")
-    # Either a whole block at the start, or the rest of one the generation prompt opened.
-    if (opening >= 0 and not text[:opening].strip() and opening < end) or opening < 0 or opening > end:
-        return text[end + len("</think>") :].lstrip()
+    """``text`` without a leading ``<think>...</think>`` block: reasoning, which templates such as Qwen 3's write
+    ahead of the answer, is not part of the turn. (When a generation prompt opens the block itself, put the
+    opening tag back in front of the output before parsing.)"""
+    stripped = text.lstrip()
+    if stripped.startswith("<think>"):
+        end = stripped.find("</think>")
+        if end >= 0:
+            return stripped[end + len("</think>") :].lstrip()
     return text
 
 

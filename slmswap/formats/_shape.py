@@ -38,8 +38,13 @@ class TemplateShape:
     neighbouring user turn)."""
 
 
+_PLAIN = TemplateShape(system_role=True, content_parts=False, tool_role=True)
+
+
 def shape_messages(messages: list[dict[str, Any]], shape: TemplateShape) -> list[dict[str, Any]]:
-    """``messages`` reshaped for a template of the given shape."""
+    """``messages`` reshaped for a template of the given shape (the same list when nothing needs changing)."""
+    if shape == _PLAIN:
+        return messages
     shaped = [dict(m) for m in messages]
     if not shape.system_role and shaped and shaped[0]["role"] == "system":
         system = shaped.pop(0)["content"]

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict
 from slmswap.formats.base import ChatFormat
 from slmswap.schema import Conversation
 from slmswap.templates.tokenize import (
-    IGNORE_INDEX,
     TokenizedExample,
     TokenizeOptions,
     raise_if_dropped,
@@ -177,7 +176,7 @@ def prepare_dataset(
         dropped=dict(Counter(reason for _, _, reason in drops)),
         truncated_tails=sum(e.truncated for e in kept),
         tokens=sum(lengths),
-        trained_tokens=sum(sum(1 for label in e.labels if label != IGNORE_INDEX) for e in kept),
+        trained_tokens=sum(e.trained_tokens for e in kept),
         length_percentiles={
             "p50": _percentile(lengths, 0.5),
             "p90": _percentile(lengths, 0.9),

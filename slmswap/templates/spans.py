@@ -120,6 +120,8 @@ class TemplateLayout:
     tail: str
     """What it writes after a final assistant turn's text: the end-of-turn marker(s), then whitespace (and, in
     some templates, the EOS token that closes the conversation)."""
+    tail_pieces: tuple[str, ...] = ()
+    """``tail`` split into special tokens, whitespace runs and words: an end-of-turn marker is a run of them."""
 
 
 def template_layout(tokenizer: PreTrainedTokenizerBase) -> TemplateLayout:
@@ -140,7 +142,8 @@ def _layout(template: str, tokenizer: PreTrainedTokenizerBase) -> TemplateLayout
     if not tail:
         tail = finished.rpartition(_SENTINEL)[2]
     generation = prompt[len(before) :] if prompt.startswith(before) else ""
-    return TemplateLayout(generation_prompt=generation, header=header, tail=tail)
+    pieces = _pieces(tail, special_token_pattern(tokenizer))
+    return TemplateLayout(generation_prompt=generation, header=header, tail=tail, tail_pieces=pieces)
 
 
 _SENTINEL = "slmswap-end-of-turn-probe"
@@ -177,7 +180,7 @@ def render_with_spans(
     if turns == "last":
         pairs = pairs[-1:]
     layout = template_layout(tokenizer)
-    tail_pieces = _pieces(layout.tail, special_token_pattern(tokenizer))
+    tail_pieces = layout.tail_pieces
     indices = [index for index, _ in pairs]
     bounds = None if exact else _bounds_from_layout(text, len(assistant_at), len(pairs), layout, tail_pieces)
     if bounds is None or not fmt.target_from_template:

@@ -82,11 +82,8 @@ class TokenizedExample:
     detail: str = ""
     truncated: bool = False
     """The untrained tail was cut to fit ``max_length``."""
-
-    @property
-    def trained_tokens(self) -> int:
-        """How many tokens carry a label."""
-        return sum(1 for label in self.labels if label != IGNORE_INDEX)
+    trained_tokens: int = 0
+    """How many tokens carry a label."""
 
 
 def tokenize_conversation(
@@ -197,7 +194,7 @@ def label_encoding(
             offsets[: options.max_length],
         )
         truncated = True
-    return TokenizedExample(input_ids, labels, offsets, text, truncated=truncated)
+    return TokenizedExample(input_ids, labels, offsets, text, truncated=truncated, trained_tokens=len(trained))
 
 
 def _tool_result_ranges(

@@ -60,9 +60,10 @@ def _check(tokenizer: PreTrainedTokenizerBase, fmt: ChatFormat, conversation: Co
     else:
         # Reasoning templates open a <think> block in the generation prompt that the training text of a finished
         # turn does not have: the train/eval boundary differs (the template engine's lint reports it). A model
-        # answers after its reasoning, so its output is the end of that block followed by the turn.
+        # answers after its reasoning: the block the prompt opened, then the turn. The evaluator puts the opening
+        # tag back in front of the generated text before parsing, as done here.
         assert prompt.endswith("<think>\n"), "only reasoning templates may break the prompt prefix"
-        output = "Let me think.\n</think>\n\n" + target
+        output = "<think>\n" + "Let me think.\n</think>\n\n" + target
     result = fmt.parse(output, tools=conversation.tools)
     assert result.ok, (result.failure, result.detail, output)
     assert result.turn == turn
