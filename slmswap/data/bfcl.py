@@ -8,8 +8,9 @@ BFCL writes parameter types in Python's vocabulary (``dict``, ``float``, ``tuple
 and JavaScript categories, in theirs; they are mapped to JSON Schema. The target assistant turn takes the first
 acceptable value of each parameter (an empty string among the acceptable values marks it optional, and it is
 omitted when nothing else is given); the full ground truth stays in ``metadata["bfcl_ground_truth"]`` for
-AST-style scoring. Rows with no possible answer (e.g. the ``irrelevance`` category) become prompts with no
-assistant turn.
+AST-style scoring (objects nested in a value, also inside lists, list acceptable values per key as well; an
+empty list of acceptable values means the parameter is left out). Rows with no possible answer (e.g. the
+``irrelevance`` category) become prompts with no assistant turn.
 
 The data ships in the ``bfcl-eval`` wheel; :func:`load_bfcl_wheel` reads a category straight from it without
 installing the package::
@@ -169,12 +170,21 @@ def _target_calls(truth: list[Any]) -> list[ToolCall]:
 _OMITTED = object()
 
 
+def _resolved(value: Any) -> Any:
+    """A concrete value: nested objects (also inside lists) list acceptable values per key; take the first."""
+    if isinstance(value, Mapping):
+        return _first_values(value)
+    if isinstance(value, list):
+        return [_resolved(item) for item in value]
+    return value
+
+
 def _first_acceptable(values: object) -> Any:
     if not isinstance(values, list):
         return values
     for value in values:
         if value != "":
-            return _first_values(value) if isinstance(value, Mapping) else value
+            return _resolved(value)
     return _OMITTED
 
 

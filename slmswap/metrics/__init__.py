@@ -1,0 +1,45 @@
+"""Task metrics: score parsed predictions against references, with confidence intervals and paired comparison.
+
+Falling loss says nothing about whether a model calls the right tool with the right arguments; these do.
+"""
+
+from slmswap.metrics.base import Metric, MetricBase, MetricValue, ScoredExample
+from slmswap.metrics.bfcl import BfclAstMatch, ast_match
+from slmswap.metrics.scoring import Comparison, MetricsReport, compare, default_metrics, score_examples
+from slmswap.metrics.stats import Interval, bootstrap_mean, mcnemar_exact, paired_bootstrap_difference
+from slmswap.metrics.task import (
+    ArgumentF1,
+    ArgumentsExactMatch,
+    ExactMatch,
+    ToolNameMatch,
+    ValidOutput,
+    canonical_turn,
+    flatten,
+    issues,
+)
+
+__all__ = [
+    "ArgumentF1",
+    "ArgumentsExactMatch",
+    "BfclAstMatch",
+    "Comparison",
+    "ExactMatch",
+    "Interval",
+    "Metric",
+    "MetricBase",
+    "MetricValue",
+    "MetricsReport",
+    "ScoredExample",
+    "ToolNameMatch",
+    "ValidOutput",
+    "ast_match",
+    "bootstrap_mean",
+    "canonical_turn",
+    "compare",
+    "default_metrics",
+    "flatten",
+    "issues",
+    "mcnemar_exact",
+    "paired_bootstrap_difference",
+    "score_examples",
+]

@@ -1,0 +1,129 @@
+"""Scoring a set of predictions with several metrics, and comparing two scored runs on the same examples."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from slmswap.metrics.base import Metric, MetricBase, MetricValue, ScoredExample
+from slmswap.metrics.bfcl import BfclAstMatch
+from slmswap.metrics.stats import bootstrap_mean, mcnemar_exact, paired_bootstrap_difference
+from slmswap.metrics.task import ArgumentF1, ArgumentsExactMatch, ExactMatch, ToolNameMatch, ValidOutput
+
+__all__ = ["Comparison", "MetricsReport", "compare", "default_metrics", "score_examples"]
+
+
+def default_metrics() -> list[Metric]:
+    """The headline metrics: valid output, exact match, tool-name match, argument exact match, argument F1 and
+    the BFCL AST match (which only applies to BFCL examples)."""
+    return [ValidOutput(), ExactMatch(), ToolNameMatch(), ArgumentsExactMatch(), ArgumentF1(), BfclAstMatch()]
+
+
+class MetricsReport(BaseModel):
+    """Aggregates per metric, plus every example's scores (so two runs can be compared example by example).
+
+    A metric that applies to none of the examples is left out."""
+
+    model_config = ConfigDict(frozen=True)
+
+    values: dict[str, MetricValue]
+    example_ids: list[str]
+    scores: dict[str, list[float | None]]
+    """Per metric, one score per example in ``example_ids`` order (``None``: not applicable)."""
+
+
+def score_examples(
+    examples: Sequence[ScoredExample],
+    metrics: Sequence[Metric] | None = None,
+    *,
+    ids: Sequence[str] | None = None,
+    seed: int = 0,
+) -> MetricsReport:
+    """Score every example with every metric and aggregate (95 % bootstrap intervals, deterministic per seed)."""
+    metrics = list(metrics) if metrics is not None else default_metrics()
+    example_ids = list(ids) if ids is not None else [str(i) for i in range(len(examples))]
+    if len(example_ids) != len(examples):
+        raise ValueError(f"{len(example_ids)} ids for {len(examples)} examples")
+    if len(set(example_ids)) != len(example_ids):
+        raise ValueError("example ids must be unique")
+    values: dict[str, MetricValue] = {}
+    scores: dict[str, list[float | None]] = {}
+    for metric in metrics:
+        column = [metric.score(example) for example in examples]
+        if all(score is None for score in column):
+            continue  # the metric applies to none of these examples (e.g. BFCL AST on other data)
+        scores[metric.name] = column
+        if isinstance(metric, MetricBase):
+            values[metric.name] = metric.aggregate(examples, column, seed)
+        else:  # a user metric following the protocol only
+            applicable = [s for s in column if s is not None]
+            interval = bootstrap_mean(applicable, seed=seed)
+            values[metric.name] = MetricValue(
+                name=metric.name,
+                value=interval.value,
+                low=interval.low,
+                high=interval.high,
+                n=len(applicable),
+                binary=metric.binary,
+            )
+    return MetricsReport(values=values, example_ids=example_ids, scores=scores)
+
+
+class Comparison(BaseModel):
+    """Run ``b`` against run ``a`` on one metric, over the examples both scored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    metric: str
+    n: int
+    a: float
+    b: float
+    difference: float
+    """``b - a``."""
+    relative: float | None
+    """``(b - a) / a``; ``None`` when ``a`` is 0."""
+    low: float
+    high: float
+    """95 % paired-bootstrap interval of the difference."""
+    p_value: float | None
+    """Exact McNemar p-value, for binary metrics."""
+
+    @property
+    def significant(self) -> bool:
+        """Whether the interval of the difference excludes zero."""
+        return self.low > 0 or self.high < 0
+
+
+def compare(a: MetricsReport, b: MetricsReport, *, seed: int = 0) -> list[Comparison]:
+    """Compare two runs metric by metric, pairing examples by id (only examples both runs scored count)."""
+    position_b = {example_id: k for k, example_id in enumerate(b.example_ids)}
+    comparisons = []
+    for name, value in a.values.items():
+        if name not in b.scores:
+            continue
+        pairs = [
+            (score, b.scores[name][position_b[example_id]])
+            for example_id, score in zip(a.example_ids, a.scores[name], strict=True)
+            if example_id in position_b
+        ]
+        xs = [x for x, y in pairs if x is not None and y is not None]
+        ys = [y for x, y in pairs if x is not None and y is not None]
+        if not xs:
+            continue
+        mean_a, mean_b = sum(xs) / len(xs), sum(ys) / len(ys)
+        interval = paired_bootstrap_difference(xs, ys, seed=seed)
+        comparisons.append(
+            Comparison(
+                metric=name,
+                n=len(xs),
+                a=mean_a,
+                b=mean_b,
+                difference=mean_b - mean_a,
+                relative=(mean_b - mean_a) / mean_a if mean_a else None,
+                low=interval.low,
+                high=interval.high,
+                p_value=mcnemar_exact(xs, ys) if value.binary else None,
+            )
+        )
+    return comparisons

@@ -1,0 +1,216 @@
+"""Task metrics for tool calls and structured JSON answers.
+
+* ``valid_output`` — the output parses under the format in strict mode;
+* ``exact_match`` — the whole turn equals the reference in canonical JSON (calls compared as a multiset);
+* ``tool_name_match`` — the called tools' names equal the reference's (as a multiset; no call for no call);
+* ``arguments_exact_match`` — every reference call is made with deep-equal arguments (after JSON parsing);
+* ``argument_f1`` — field-level precision, recall and F1 over flattened ``(path, value)`` pairs of the call
+  arguments (or of the JSON answer), macro (the score) and micro (in ``extra``).
+
+:func:`issues` lists what is wrong with one prediction, with the first offending paths, for people to read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from slmswap.metrics.base import MetricBase, MetricValue, ScoredExample
+from slmswap.schema import Message, ToolCall
+
+__all__ = [
+    "ArgumentF1",
+    "ArgumentsExactMatch",
+    "ExactMatch",
+    "ToolNameMatch",
+    "ValidOutput",
+    "canonical_turn",
+    "flatten",
+    "issues",
+]
+
+
+def _normal(value: Any) -> Any:
+    """JSON value with integral floats as ints, so ``1`` and ``1.0`` compare equal in canonical JSON."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    return value
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(_normal(value), sort_keys=True, ensure_ascii=False)
+
+
+def _json_content(turn: Message) -> Any:
+    """The content parsed as JSON when it is JSON, else the stripped text."""
+    text = (turn.content or "").strip()
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def canonical_turn(turn: Message) -> str:
+    """A canonical JSON string of a turn: its content (as JSON when it is JSON) and its calls, order-free."""
+    calls = sorted(_canonical({"name": c.name, "arguments": c.arguments}) for c in turn.tool_calls)
+    return _canonical({"content": _json_content(turn) if turn.content else None, "calls": calls})
+
+
+def flatten(value: Any, prefix: str = "") -> Counter[tuple[str, str]]:
+    """``(path, canonical value)`` pairs of the leaves of a JSON value (nested keys joined with dots)."""
+    pairs: Counter[tuple[str, str]] = Counter()
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            pairs += flatten(item, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list) and value:
+        for index, item in enumerate(value):
+            pairs += flatten(item, f"{prefix}[{index}]")
+    else:
+        pairs[(prefix, _canonical(value))] += 1
+    return pairs
+
+
+def _call_pairs(calls: Sequence[ToolCall]) -> Counter[tuple[str, str]]:
+    pairs: Counter[tuple[str, str]] = Counter()
+    seen: Counter[str] = Counter()
+    for call in calls:
+        pairs += flatten(call.arguments, f"{call.name}#{seen[call.name]}")
+        seen[call.name] += 1
+    return pairs
+
+
+def _fields(turn: Message) -> Counter[tuple[str, str]] | None:
+    if turn.tool_calls:
+        return _call_pairs(turn.tool_calls)
+    content = _json_content(turn)
+    return flatten(content) if isinstance(content, dict) else None
+
+
+class ValidOutput(MetricBase):
+    """1 when the output parses under the format in strict mode."""
+
+    name = "valid_output"
+
+    def score(self, example: ScoredExample) -> float:
+        """1.0 or 0.0."""
+        return float(example.prediction.ok)
+
+
+class ExactMatch(MetricBase):
+    """1 when the predicted turn equals the reference in canonical JSON."""
+
+    name = "exact_match"
+
+    def score(self, example: ScoredExample) -> float:
+        """1.0 or 0.0 (an unreadable prediction scores 0)."""
+        turn = example.prediction.turn
+        return float(turn is not None and canonical_turn(turn) == canonical_turn(example.reference))
+
+
+class ToolNameMatch(MetricBase):
+    """1 when the predicted calls name the same tools as the reference (a multiset; no calls for no calls)."""
+
+    name = "tool_name_match"
+
+    def score(self, example: ScoredExample) -> float:
+        """1.0 or 0.0."""
+        turn = example.prediction.turn
+        if turn is None:
+            return 0.0
+        return float(Counter(c.name for c in turn.tool_calls) == Counter(c.name for c in example.reference.tool_calls))
+
+
+class ArgumentsExactMatch(MetricBase):
+    """1 when every reference call is made, with deep-equal arguments; applies to references with calls."""
+
+    name = "arguments_exact_match"
+
+    def score(self, example: ScoredExample) -> float | None:
+        """1.0 or 0.0, or ``None`` when the reference has no calls."""
+        if not example.reference.tool_calls:
+            return None
+        turn = example.prediction.turn
+        if turn is None:
+            return 0.0
+        # Every call contributes at least one pair named after it, so equal pairs mean equal names too.
+        return float(_call_pairs(turn.tool_calls) == _call_pairs(example.reference.tool_calls))
+
+
+class ArgumentF1(MetricBase):
+    """Field-level F1 over flattened argument (or JSON answer) fields; the score is per example (macro), and
+    ``extra`` holds micro precision, recall and F1 over all fields of the set."""
+
+    name = "argument_f1"
+    binary = False
+
+    @staticmethod
+    def counts(example: ScoredExample) -> tuple[int, int, int] | None:
+        """True positives, false positives and false negatives, or ``None`` when not applicable."""
+        expected = _fields(example.reference)
+        if expected is None:
+            return None
+        turn = example.prediction.turn
+        predicted = (_fields(turn) if turn is not None else None) or Counter()
+        true_positives = sum((expected & predicted).values())
+        return true_positives, sum(predicted.values()) - true_positives, sum(expected.values()) - true_positives
+
+    def score(self, example: ScoredExample) -> float | None:
+        """F1 of one example (1.0 when both sides have no fields)."""
+        counts = self.counts(example)
+        if counts is None:
+            return None
+        return _f1(*counts)
+
+    def aggregate(
+        self, examples: Sequence[ScoredExample], scores: Sequence[float | None], seed: int = 0
+    ) -> MetricValue:
+        """Macro F1 with its interval, plus micro precision, recall and F1."""
+        base = super().aggregate(examples, scores, seed)
+        totals = [c for c in (self.counts(e) for e in examples) if c is not None]
+        tp, fp, fn = (sum(c[i] for c in totals) for i in range(3))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        extra = {"micro_precision": precision, "micro_recall": recall, "micro_f1": _f1(tp, fp, fn)}
+        return base.model_copy(update={"extra": extra})
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    if tp + fp + fn == 0:
+        return 1.0
+    return 2 * tp / (2 * tp + fp + fn)
+
+
+def issues(example: ScoredExample, *, limit: int = 3) -> list[str]:
+    """What is wrong with one prediction, e.g. ``["tool_name_mismatch", "missing_fields: get_weather#0.city"]``."""
+    prediction = example.prediction
+    found: list[str] = []
+    if prediction.turn is None:
+        kind = (
+            "prediction_not_valid_json"
+            if prediction.failure and "json" in prediction.failure.value
+            else "invalid_output"
+        )
+        return [f"{kind}: {prediction.failure.value if prediction.failure else ''} {prediction.detail}".strip()]
+    if prediction.failure is not None:
+        found.append(f"{prediction.failure.value}: {prediction.detail}")
+    turn, reference = prediction.turn, example.reference
+    if Counter(c.name for c in turn.tool_calls) != Counter(c.name for c in reference.tool_calls):
+        found.append("tool_name_mismatch")
+    expected, predicted = _fields(reference), _fields(turn)
+    if expected is not None:
+        predicted = predicted or Counter()
+        expected_paths = dict(expected.keys())  # (path, value) pairs; a Counter's keys, not its counts
+        predicted_paths = dict(predicted.keys())
+        missing = [p for p in expected_paths if p not in predicted_paths]
+        extra = [p for p in predicted_paths if p not in expected_paths]
+        wrong = [p for p in expected_paths if p in predicted_paths and expected_paths[p] != predicted_paths[p]]
+        for label, paths in (("missing_fields", missing), ("extra_fields", extra), ("value_mismatch", wrong)):
+            if paths:
+                found.append(f"{label}: {', '.join(paths[:limit])}")
+    return found
