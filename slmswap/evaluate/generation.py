@@ -1,0 +1,112 @@
+"""Batched greedy generation with a transformers model, on prompts rendered exactly as in training.
+
+Prompts are tokenized without added special tokens (the template writes them), sorted by length so each batch
+pads little, left-padded, and decoded greedily until the template's end-of-turn token or EOS. The output is
+decoded with special tokens kept (a tool-call tag may be one) and cut at the first stop marker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from slmswap.templates.spans import special_token_pattern, template_layout
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+__all__ = ["Generation", "TransformersGenerator", "stop_markers"]
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One generated answer."""
+
+    text: str
+    """The model's output, cut before the first stop marker."""
+    tokens: int
+    """Tokens generated (stop token included)."""
+    seconds: float
+    """Wall time of the batch it was generated in, divided by the batch size."""
+
+
+def stop_markers(tokenizer: PreTrainedTokenizerBase) -> list[str]:
+    """The strings that end an assistant turn: the template's end-of-turn marker, EOS (and pad if distinct)."""
+    layout = template_layout(tokenizer)
+    markers = [piece for piece in layout.tail_pieces if piece.strip()][:1]
+    for token in (tokenizer.eos_token, tokenizer.pad_token):
+        if isinstance(token, str) and token and token not in markers:
+            markers.append(token)
+    return markers
+
+
+class TransformersGenerator:
+    """Greedy, batched, length-sorted generation with a causal language model.
+
+    Args:
+        model: The model (its adapter applied, if any), in eval mode.
+        tokenizer: Its tokenizer.
+        batch_size: Prompts per ``generate`` call.
+        max_new_tokens: Longest answer.
+    """
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        batch_size: int = 16,
+        max_new_tokens: int = 256,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.max_new_tokens = max_new_tokens
+        self.markers = stop_markers(tokenizer)
+        specials = special_token_pattern(tokenizer)
+        stop_ids = set()
+        for marker in self.markers:
+            ids = tokenizer(marker, add_special_tokens=False)["input_ids"]
+            if specials.fullmatch(marker) and len(ids) == 1:
+                stop_ids.add(ids[0])
+        self._stop_ids = sorted(stop_ids)
+
+    def generate(self, prompts: Sequence[str]) -> list[Generation]:
+        """Answers to ``prompts`` (rendered chat prompts, generation prompt included), in the given order."""
+        import torch
+
+        encoded = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+        results: dict[int, Generation] = {}
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            width = max(len(encoded[i]) for i in batch)
+            ids = torch.tensor([[pad] * (width - len(encoded[i])) + encoded[i] for i in batch])
+            mask = torch.tensor([[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in batch])
+            started = time.perf_counter()
+            with torch.no_grad():
+                output = self.model.generate(  # type: ignore[operator]
+                    input_ids=ids,
+                    attention_mask=mask,
+                    max_new_tokens=self.max_new_tokens,
+                    do_sample=False,
+                    eos_token_id=self._stop_ids or None,
+                    pad_token_id=pad,
+                )
+            seconds = (time.perf_counter() - started) / len(batch)
+            for row, index in enumerate(batch):
+                results[index] = self._generation(output[row, width:].tolist(), seconds)
+        return [results[i] for i in range(len(prompts))]
+
+    def _generation(self, new_ids: list[int], seconds: float) -> Generation:
+        tokens = len(new_ids)
+        for j, token in enumerate(new_ids):
+            if token in self._stop_ids:
+                tokens = j + 1
+                break
+        text: Any = self.tokenizer.decode(new_ids[:tokens], skip_special_tokens=False)
+        cut = min((i for i in (text.find(m) for m in self.markers) if i >= 0), default=len(text))
+        return Generation(text=str(text)[:cut], tokens=tokens, seconds=seconds)

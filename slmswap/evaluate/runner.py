@@ -1,0 +1,203 @@
+"""Running an evaluation that loses nothing: per-example records appended as they complete, resumable.
+
+Every evaluated example becomes one JSON line in the records file (prompt hash, raw output, parse result,
+scores, time, tokens), flushed and synced after each batch. Running the same evaluation again reads the records
+already there, skips the examples they cover (same id, same prompt), and generates only the rest; a line cut
+short by a crash is ignored and its example generated again. The final results file is written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from slmswap.evaluate.generation import Generation
+from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
+from slmswap.metrics import Metric, MetricsReport, ScoredExample, default_metrics, issues, score_examples
+from slmswap.schema import Conversation, Message
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+__all__ = ["EvalRecord", "EvaluationResult", "evaluate", "read_records", "write_atomically"]
+
+Generate = Callable[[Sequence[str]], list[Generation]]
+"""Turns rendered prompts into answers (e.g. ``TransformersGenerator(...).generate``)."""
+
+
+class EvalRecord(BaseModel):
+    """One evaluated example, as written to the records file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    prompt_hash: str
+    raw_output: str
+    ok: bool
+    failure: str | None
+    detail: str
+    forgiven: list[str]
+    prediction: Message | None
+    scores: dict[str, float | None]
+    issues: list[str]
+    seconds: float
+    tokens: int
+
+
+class EvaluationResult(BaseModel):
+    """The outcome of an evaluation: metrics with intervals, the records, and what was skipped."""
+
+    model_config = ConfigDict(frozen=True)
+
+    format: str
+    format_version: str
+    system_prompt_source: str
+    examples: int
+    reused: int
+    """Records found from an earlier (interrupted) run and not generated again."""
+    skipped: dict[str, int]
+    metrics: MetricsReport
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a crash leaves either the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_records(path: Path) -> list[EvalRecord]:
+    """The complete records in ``path`` (a line cut short by a crash is ignored)."""
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(EvalRecord.model_validate_json(line))
+        except ValidationError:
+            continue
+    return records
+
+
+def _prompt_hash(fmt: ChatFormat, text: str) -> str:
+    return hashlib.sha256(f"{fmt.name}/{fmt.version}\n{text}".encode()).hexdigest()[:16]
+
+
+def evaluate(
+    conversations: Sequence[Conversation],
+    generate: Generate,
+    tokenizer: PreTrainedTokenizerBase,
+    fmt: ChatFormat,
+    *,
+    records: Path,
+    results: Path | None = None,
+    metrics: Sequence[Metric] | None = None,
+    batch_size: int = 16,
+    seed: int = 0,
+) -> EvaluationResult:
+    """Evaluate the last assistant turn of each conversation: render the prompt before it exactly as in
+    training, generate, parse strictly, score, and append a record; resume from ``records`` if it exists.
+
+    Conversations without an assistant turn are skipped and counted.
+    """
+    items: list[tuple[str, str, str, Conversation, Message]] = []
+    skipped: dict[str, int] = {}
+    for index, conversation in enumerate(conversations):
+        positions = conversation.assistant_indices()
+        if not positions:
+            skipped["no_assistant_turn"] = skipped.get("no_assistant_turn", 0) + 1
+            continue
+        last = positions[-1]
+        prompt = Conversation(messages=conversation.messages[:last], tools=conversation.tools)
+        text = fmt.render(tokenizer, prompt, add_generation_prompt=True)
+        example_id = conversation.id or str(index)
+        items.append((example_id, _prompt_hash(fmt, text), text, conversation, conversation.messages[last]))
+    ids = [item[0] for item in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError("conversation ids must be unique to evaluate (they key the records file)")
+    wanted = {(item[0], item[1]) for item in items}
+    done = {(r.id, r.prompt_hash): r for r in read_records(records) if (r.id, r.prompt_hash) in wanted}
+    reused = len(done)
+    todo = [item for item in items if (item[0], item[1]) not in done]
+    records.parent.mkdir(parents=True, exist_ok=True)
+    with records.open("a", encoding="utf-8") as stream:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            generations = generate([item[2] for item in batch])
+            for (example_id, prompt_hash, _, conversation, reference), generation in zip(
+                batch, generations, strict=True
+            ):
+                record = _record(example_id, prompt_hash, conversation, reference, generation, fmt, metrics)
+                done[(example_id, prompt_hash)] = record
+                stream.write(record.model_dump_json() + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+    ordered = [done[(item[0], item[1])] for item in items]
+    scored = [_scored(record, item[3], item[4]) for record, item in zip(ordered, items, strict=True)]
+    report = score_examples(scored, metrics, ids=ids, seed=seed)
+    outcome = EvaluationResult(
+        format=fmt.name,
+        format_version=fmt.version,
+        system_prompt_source=fmt.system_prompt_source,
+        examples=len(items),
+        reused=reused,
+        skipped=skipped,
+        metrics=report,
+    )
+    if results is not None:
+        write_atomically(results, outcome.model_dump_json(indent=2))
+    return outcome
+
+
+def _example(reference: Message, parsed: ParseResult, conversation: Conversation) -> ScoredExample:
+    return ScoredExample(
+        reference=reference, prediction=parsed, tools=conversation.tools, metadata=conversation.metadata
+    )
+
+
+def _scored(record: EvalRecord, conversation: Conversation, reference: Message) -> ScoredExample:
+    failure = ParseFailure(record.failure) if record.failure else None
+    return _example(reference, ParseResult(record.prediction, failure, record.detail), conversation)
+
+
+def _record(
+    example_id: str,
+    prompt_hash: str,
+    conversation: Conversation,
+    reference: Message,
+    generation: Generation,
+    fmt: ChatFormat,
+    metrics: Sequence[Metric] | None,
+) -> EvalRecord:
+    parsed = fmt.parse(generation.text, tools=conversation.tools)
+    example = ScoredExample(
+        reference=reference, prediction=parsed, tools=conversation.tools, metadata=conversation.metadata
+    )
+    return EvalRecord(
+        id=example_id,
+        prompt_hash=prompt_hash,
+        raw_output=generation.text,
+        ok=parsed.ok,
+        failure=parsed.failure.value if parsed.failure else None,
+        detail=parsed.detail,
+        forgiven=list(parsed.forgiven),
+        prediction=parsed.turn,
+        scores={m.name: m.score(example) for m in (metrics if metrics is not None else default_metrics())},
+        issues=issues(example),
+        seconds=generation.seconds,
+        tokens=generation.tokens,
+    )
