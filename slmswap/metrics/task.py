@@ -7,6 +7,9 @@
 * ``argument_f1`` — field-level precision, recall and F1 over flattened ``(path, value)`` pairs of the call
   arguments (or of the JSON answer), macro (the score) and micro (in ``extra``).
 
+Parallel calls count in any order, also several calls of one tool (paired with the reference's calls of that
+tool in the order that matches best).
+
 :func:`issues` lists what is wrong with one prediction, with the first offending paths, for people to read.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
+from itertools import permutations
 from typing import Any
 
 from slmswap.metrics.base import MetricBase, MetricValue, ScoredExample
@@ -76,6 +80,32 @@ def flatten(value: Any, prefix: str = "") -> Counter[tuple[str, str]]:
     return pairs
 
 
+_MAX_PERMUTED = 6
+"""Up to this many calls of one tool are paired with the reference's by trying every order."""
+
+
+def _aligned(predicted: Sequence[ToolCall], reference: Sequence[ToolCall]) -> list[ToolCall]:
+    """``predicted`` with the calls of each tool reordered to line up best with the reference's calls of it,
+    so that parallel calls of one tool count in any order."""
+    result = list(predicted)
+    for name in {call.name for call in predicted}:
+        slots = [k for k, call in enumerate(predicted) if call.name == name]
+        wanted = [flatten(call.arguments) for call in reference if call.name == name]
+        if len(slots) < 2 or not wanted or len(slots) > _MAX_PERMUTED:
+            continue
+        calls = [predicted[k] for k in slots]
+
+        def overlap(
+            order: tuple[int, ...], calls: list[ToolCall] = calls, wanted: list[Counter[tuple[str, str]]] = wanted
+        ) -> int:
+            return sum(sum((flatten(calls[i].arguments) & w).values()) for i, w in zip(order, wanted, strict=False))
+
+        best = max(permutations(range(len(calls))), key=overlap)
+        for slot, i in zip(slots, best, strict=True):
+            result[slot] = calls[i]
+    return result
+
+
 def _call_pairs(calls: Sequence[ToolCall]) -> Counter[tuple[str, str]]:
     pairs: Counter[tuple[str, str]] = Counter()
     seen: Counter[str] = Counter()
@@ -85,9 +115,10 @@ def _call_pairs(calls: Sequence[ToolCall]) -> Counter[tuple[str, str]]:
     return pairs
 
 
-def _fields(turn: Message) -> Counter[tuple[str, str]] | None:
+def _fields(turn: Message, reference: Message | None = None) -> Counter[tuple[str, str]] | None:
     if turn.tool_calls:
-        return _call_pairs(turn.tool_calls)
+        calls = _aligned(turn.tool_calls, reference.tool_calls) if reference is not None else turn.tool_calls
+        return _call_pairs(calls)
     content = _json_content(turn)
     return flatten(content) if isinstance(content, dict) else None
 
@@ -138,8 +169,9 @@ class ArgumentsExactMatch(MetricBase):
         turn = example.prediction.turn
         if turn is None:
             return 0.0
-        # Every call contributes at least one pair named after it, so equal pairs mean equal names too.
-        return float(_call_pairs(turn.tool_calls) == _call_pairs(example.reference.tool_calls))
+        canonical = Counter(_canonical({"name": c.name, "arguments": c.arguments}) for c in turn.tool_calls)
+        expected = Counter(_canonical({"name": c.name, "arguments": c.arguments}) for c in example.reference.tool_calls)
+        return float(canonical == expected)
 
 
 class ArgumentF1(MetricBase):
@@ -156,7 +188,7 @@ class ArgumentF1(MetricBase):
         if expected is None:
             return None
         turn = example.prediction.turn
-        predicted = (_fields(turn) if turn is not None else None) or Counter()
+        predicted = (_fields(turn, example.reference) if turn is not None else None) or Counter()
         true_positives = sum((expected & predicted).values())
         return true_positives, sum(predicted.values()) - true_positives, sum(expected.values()) - true_positives
 
@@ -202,7 +234,7 @@ def issues(example: ScoredExample, *, limit: int = 3) -> list[str]:
     turn, reference = prediction.turn, example.reference
     if Counter(c.name for c in turn.tool_calls) != Counter(c.name for c in reference.tool_calls):
         found.append("tool_name_mismatch")
-    expected, predicted = _fields(reference), _fields(turn)
+    expected, predicted = _fields(reference), _fields(turn, reference)
     if expected is not None:
         predicted = predicted or Counter()
         expected_paths = dict(expected.keys())  # (path, value) pairs; a Counter's keys, not its counts

@@ -73,6 +73,32 @@ def test_parallel_calls_are_a_multiset() -> None:
     assert ArgumentsExactMatch().score(example) == 1.0
 
 
+def test_parallel_calls_of_one_tool_in_any_order() -> None:
+    reference = Message.assistant(
+        tool_calls=[
+            ToolCall(name="get_weather", arguments={"city": "Paris", "unit": "c"}),
+            ToolCall(name="get_weather", arguments={"city": "Lyon", "unit": "c"}),
+        ]
+    )
+    swapped = call_text("get_weather", {"city": "Lyon", "unit": "c"}) + call_text(
+        "get_weather", {"city": "Paris", "unit": "f"}
+    )
+    example = ScoredExample(reference=reference, prediction=HERMES.parse(swapped))
+    assert ArgumentsExactMatch().score(example) == 0.0  # Paris has the wrong unit
+    # best pairing: Lyon with Lyon (2 of 2), Paris with Paris (city right, unit wrong): tp 3, fp 1, fn 1
+    assert ArgumentF1().score(example) == pytest.approx(6 / 8)
+    assert issues(example) == ["value_mismatch: get_weather#0.unit"]
+    exact = ScoredExample(
+        reference=reference,
+        prediction=HERMES.parse(
+            call_text("get_weather", {"city": "Lyon", "unit": "c"})
+            + call_text("get_weather", {"city": "Paris", "unit": "c"})
+        ),
+    )
+    assert ArgumentsExactMatch().score(exact) == 1.0
+    assert ArgumentF1().score(exact) == 1.0
+
+
 def test_text_reference_no_call_expected() -> None:
     example = ScoredExample(reference=Message.assistant("No tool needed."), prediction=HERMES.parse("Sure, no tool."))
     assert ToolNameMatch().score(example) == 1.0  # no call for no call
