@@ -1,0 +1,161 @@
+"""Reports of one or more evaluation runs: Markdown and a self-contained HTML page with charts.
+
+A report needs only the files a run leaves behind (the records JSONL and the results JSON). It shows every
+metric with its 95 % interval per run, the paired comparison of each run against the first (the baseline),
+the breakdown of parse failures, and the worst examples with their raw output for a human to read.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from slmswap.evaluate.runner import EvalRecord, EvaluationResult, read_records, write_atomically
+from slmswap.metrics import Comparison, compare
+
+__all__ = ["Run", "load_run", "report_html", "report_markdown", "write_report"]
+
+_WORST = 5
+_COLOURS = ["#8c8c8c", "#2b7bba", "#e07b24", "#3a9a3a"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One evaluation run: its results and its per-example records."""
+
+    label: str
+    result: EvaluationResult
+    records: list[EvalRecord]
+
+
+def load_run(label: str, results: Path, records: Path) -> Run:
+    """A run read back from its results JSON and records JSONL."""
+    return Run(label, EvaluationResult.model_validate_json(results.read_text(encoding="utf-8")), read_records(records))
+
+
+def _comparisons(runs: list[Run]) -> dict[str, list[Comparison]]:
+    if len(runs) < 2:
+        return {}
+    baseline = runs[0].result.metrics
+    return {run.label: compare(baseline, run.result.metrics) for run in runs[1:]}
+
+
+def _metric_names(runs: list[Run]) -> list[str]:
+    return list(dict.fromkeys(name for run in runs for name in run.result.metrics.values))
+
+
+def _worst(run: Run) -> list[EvalRecord]:
+    def badness(record: EvalRecord) -> tuple[float, str]:
+        applicable = [s for s in record.scores.values() if s is not None]
+        return (sum(applicable) / len(applicable) if applicable else 0.0, record.id)
+
+    return sorted(run.records, key=badness)[:_WORST]
+
+
+def _failures(run: Run) -> Counter[str]:
+    return Counter(record.failure or "ok" for record in run.records)
+
+
+def report_markdown(runs: list[Run], *, title: str = "slmswap evaluation report") -> str:
+    """The report as Markdown."""
+    lines = [f"# {title}", ""]
+    first = runs[0].result
+    lines += [
+        f"Format: `{first.format}` (version {first.format_version}); every run was given the same prompts, "
+        f"system prompt included: {first.system_prompt_source}.",
+        "",
+        "## Metrics (95 % bootstrap intervals)",
+        "",
+    ]
+    names = _metric_names(runs)
+    lines.append("| metric | " + " | ".join(run.label for run in runs) + " |")
+    lines.append("|---|" + "---|" * len(runs))
+    for name in names:
+        cells = []
+        for run in runs:
+            value = run.result.metrics.values.get(name)
+            cells.append(f"{value.value:.3f} [{value.low:.3f}, {value.high:.3f}] (n={value.n})" if value else "–")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for label, rows in _comparisons(runs).items():
+        lines += ["", f"## {label} vs {runs[0].label} (paired)", ""]
+        lines.append("| metric | difference | 95 % interval | relative | McNemar p | significant |")
+        lines.append("|---|---|---|---|---|---|")
+        for row in rows:
+            relative = f"{row.relative:+.1%}" if row.relative is not None else "–"
+            p_value = f"{row.p_value:.4g}" if row.p_value is not None else "–"
+            lines.append(
+                f"| {row.metric} | {row.difference:+.3f} | [{row.low:+.3f}, {row.high:+.3f}] | {relative} | "
+                f"{p_value} | {'yes' if row.significant else 'no'} |"
+            )
+    lines += ["", "## Parse failures (strict)", ""]
+    for run in runs:
+        breakdown = ", ".join(f"{reason}: {count}" for reason, count in sorted(_failures(run).items()))
+        lines.append(f"- {run.label}: {breakdown}")
+    for run in runs:
+        lines += ["", f"## Worst examples: {run.label}", ""]
+        for record in _worst(run):
+            lines.append(f"- `{record.id}` — {'; '.join(record.issues) or 'no issue'}")
+            lines.append(f"  ```\n  {record.raw_output[:300]!r}\n  ```")
+    return "\n".join(lines) + "\n"
+
+
+def _chart(runs: list[Run]) -> str:
+    """An inline SVG: one group of bars per metric, one bar per run, whiskers for the interval."""
+    names = _metric_names(runs)
+    bar, gap, height = 18, 22, 160
+    group = bar * len(runs) + gap
+    width = 60 + group * len(names)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 70}" role="img">']
+    parts.append(f'<line x1="50" y1="{height}" x2="{width}" y2="{height}" stroke="#444"/>')
+    for tick in (0, 0.5, 1):
+        y = height - tick * (height - 10)
+        parts.append(f'<text x="44" y="{y + 4:.0f}" font-size="10" text-anchor="end">{tick:g}</text>')
+    for g, name in enumerate(names):
+        x0 = 60 + g * group
+        for r, run in enumerate(runs):
+            value = run.result.metrics.values.get(name)
+            if value is None:
+                continue
+            x = x0 + r * bar
+            top = height - value.value * (height - 10)
+            colour = _COLOURS[r % len(_COLOURS)]
+            tip = html.escape(f"{run.label} {name}: {value.value:.3f} [{value.low:.3f}, {value.high:.3f}]", quote=True)
+            parts.append(
+                f'<rect x="{x}" y="{top:.1f}" width="{bar - 3}" height="{height - top:.1f}" fill="{colour}">'
+                f"<title>{tip}</title></rect>"
+            )
+            low, high = height - value.low * (height - 10), height - value.high * (height - 10)
+            mid = x + (bar - 3) / 2
+            parts.append(f'<line x1="{mid}" y1="{low:.1f}" x2="{mid}" y2="{high:.1f}" stroke="#000"/>')
+        parts.append(
+            f'<text x="{x0}" y="{height + 14}" font-size="10" transform="rotate(25 {x0} {height + 14})">'
+            f"{html.escape(name)}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def report_html(runs: list[Run], *, title: str = "slmswap evaluation report") -> str:
+    """The report as one self-contained HTML page (inline SVG chart, no external resources)."""
+    legend = " ".join(
+        f'<span style="color:{_COLOURS[k % len(_COLOURS)]}">■</span> {html.escape(run.label)}'
+        for k, run in enumerate(runs)
+    )
+    markdown = html.escape(report_markdown(runs, title=title))
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:72em}"
+        "pre{white-space:pre-wrap;background:#f6f6f6;padding:1em;border-radius:6px}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{legend}</p>{_chart(runs)}<pre>{markdown}</pre></body></html>\n"
+    )
+
+
+def write_report(runs: list[Run], directory: Path, *, title: str = "slmswap evaluation report") -> Mapping[str, Path]:
+    """Write ``report.md`` and ``report.html`` into ``directory`` (atomically); return their paths."""
+    paths = {"markdown": directory / "report.md", "html": directory / "report.html"}
+    write_atomically(paths["markdown"], report_markdown(runs, title=title))
+    write_atomically(paths["html"], report_html(runs, title=title))
+    return paths
