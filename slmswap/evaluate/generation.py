@@ -12,12 +12,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from slmswap.formats.base import ChatInput
+from slmswap.schema import ToolCall
 from slmswap.templates.spans import special_token_pattern, template_layout
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["Generation", "TransformersGenerator", "stop_markers"]
+__all__ = ["Generation", "Prompt", "TransformersGenerator", "stop_markers"]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One prompt, as rendered text for a local model and as chat messages for an API, both from the same
+    format: the API receives exactly the messages (system prompt included) the local model saw."""
+
+    text: str
+    """Rendered through the tokenizer's chat template, generation prompt included."""
+    chat: ChatInput
+    """The format's messages (and tools, for the native format) before the template renders them."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,8 @@ class Generation:
     """Tokens generated (stop token included)."""
     seconds: float
     """Wall time of the batch it was generated in, divided by the batch size."""
+    tool_calls: tuple[ToolCall, ...] = ()
+    """Calls an API returned natively (in its ``tool_calls`` field) rather than in the text."""
 
 
 def stop_markers(tokenizer: PreTrainedTokenizerBase) -> list[str]:
@@ -73,11 +88,12 @@ class TransformersGenerator:
                 stop_ids.add(ids[0])
         self._stop_ids = sorted(stop_ids)
 
-    def generate(self, prompts: Sequence[str]) -> list[Generation]:
+    def generate(self, prompts: Sequence[Prompt | str]) -> list[Generation]:
         """Answers to ``prompts`` (rendered chat prompts, generation prompt included), in the given order."""
         import torch
 
-        encoded = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        texts = [p.text if isinstance(p, Prompt) else p for p in prompts]
+        encoded = [self.tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
         order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
         results: dict[int, Generation] = {}
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id

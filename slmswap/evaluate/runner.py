@@ -8,6 +8,7 @@ short by a crash is ignored and its example generated again. The final results f
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from slmswap.evaluate.generation import Generation
+from slmswap.errors import FormatError
+from slmswap.evaluate.generation import Generation, Prompt
 from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
 from slmswap.metrics import Metric, MetricsReport, ScoredExample, default_metrics, issues, score_examples
 from slmswap.schema import Conversation, Message
@@ -27,8 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["EvalRecord", "EvaluationResult", "evaluate", "read_records", "write_atomically"]
 
-Generate = Callable[[Sequence[str]], list[Generation]]
-"""Turns rendered prompts into answers (e.g. ``TransformersGenerator(...).generate``)."""
+Generate = Callable[[Sequence[Prompt]], list[Generation]]
+"""Turns prompts into answers: ``TransformersGenerator(...).generate`` or ``OpenAIChatBackend(...).generate``."""
 
 
 class EvalRecord(BaseModel):
@@ -114,7 +116,7 @@ def evaluate(
 
     Conversations without an assistant turn are skipped and counted.
     """
-    items: list[tuple[str, str, str, Conversation, Message]] = []
+    items: list[tuple[str, str, Prompt, Conversation, Message]] = []
     skipped: dict[str, int] = {}
     for index, conversation in enumerate(conversations):
         positions = conversation.assistant_indices()
@@ -125,7 +127,8 @@ def evaluate(
         prompt = Conversation(messages=conversation.messages[:last], tools=conversation.tools)
         text = fmt.render(tokenizer, prompt, add_generation_prompt=True)
         example_id = conversation.id or str(index)
-        items.append((example_id, _prompt_hash(fmt, text), text, conversation, conversation.messages[last]))
+        rendered = Prompt(text=text, chat=fmt.chat_input(prompt))
+        items.append((example_id, _prompt_hash(fmt, text), rendered, conversation, conversation.messages[last]))
     ids = [item[0] for item in items]
     if len(set(ids)) != len(ids):
         raise ValueError("conversation ids must be unique to evaluate (they key the records file)")
@@ -183,14 +186,18 @@ def _record(
     fmt: ChatFormat,
     metrics: Sequence[Metric] | None,
 ) -> EvalRecord:
-    parsed = fmt.parse(generation.text, tools=conversation.tools)
-    example = ScoredExample(
-        reference=reference, prediction=parsed, tools=conversation.tools, metadata=conversation.metadata
-    )
+    text = generation.text
+    if generation.tool_calls:
+        # Calls an API returned natively are written in the format, so they parse back (the round-trip law); a
+        # format that cannot write calls keeps the text, and the prediction has none.
+        with contextlib.suppress(FormatError):
+            text = fmt.render_assistant(Message.assistant(content=text or None, tool_calls=generation.tool_calls))
+    parsed = fmt.parse(text, tools=conversation.tools)
+    example = _example(reference, parsed, conversation)
     return EvalRecord(
         id=example_id,
         prompt_hash=prompt_hash,
-        raw_output=generation.text,
+        raw_output=text,
         ok=parsed.ok,
         failure=parsed.failure.value if parsed.failure else None,
         detail=parsed.detail,
