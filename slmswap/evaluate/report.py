@@ -1,6 +1,6 @@
 """Reports of one or more evaluation runs: Markdown and a self-contained HTML page with charts.
 
-A report needs only the files a run leaves behind (the records JSONL and the results JSON). It shows every
+A report needs only the files a run leaves behind: the records JSONL (and the results JSON, when kept). It shows every
 metric with its 95 % interval per run, the paired comparison of each run against the first (the baseline),
 the breakdown of parse failures, and the worst examples with their raw output for a human to read.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slmswap.evaluate.runner import EvalRecord, EvaluationResult, read_records, write_atomically
-from slmswap.metrics import Comparison, compare
+from slmswap.metrics import Comparison, MetricsReport, MetricValue, bootstrap_mean, compare
 
 __all__ = ["Run", "load_run", "report_html", "report_markdown", "write_report"]
 
@@ -31,9 +31,39 @@ class Run:
     records: list[EvalRecord]
 
 
-def load_run(label: str, results: Path, records: Path) -> Run:
-    """A run read back from its results JSON and records JSONL."""
-    return Run(label, EvaluationResult.model_validate_json(results.read_text(encoding="utf-8")), read_records(records))
+def load_run(label: str, records: Path, results: Path | None = None) -> Run:
+    """A run read back from its records JSONL, and its results JSON when there is one.
+
+    Without the results file the metrics are aggregated again from the scores each record keeps (means with
+    bootstrap intervals; micro F1 figures need the results file).
+    """
+    kept = read_records(records)
+    if results is not None:
+        return Run(label, EvaluationResult.model_validate_json(results.read_text(encoding="utf-8")), kept)
+    values: dict[str, MetricValue] = {}
+    names = list(dict.fromkeys(name for record in kept for name in record.scores))
+    for name in names:
+        column = [record.scores.get(name) for record in kept]
+        applicable = [score for score in column if score is not None]
+        if not applicable:
+            continue
+        interval = bootstrap_mean(applicable)
+        binary = all(score in (0.0, 1.0) for score in applicable)
+        values[name] = MetricValue(
+            name=name, value=interval.value, low=interval.low, high=interval.high, n=len(applicable), binary=binary
+        )
+    scores = {name: [record.scores.get(name) for record in kept] for name in values}
+    report = MetricsReport(values=values, example_ids=[record.id for record in kept], scores=scores)
+    result = EvaluationResult(
+        format="(from records)",
+        format_version="?",
+        system_prompt_source="(not recorded in the records file)",
+        examples=len(kept),
+        reused=0,
+        skipped={},
+        metrics=report,
+    )
+    return Run(label, result, kept)
 
 
 def _comparisons(runs: list[Run]) -> dict[str, list[Comparison]]:

@@ -55,8 +55,10 @@ def save_run(directory: Path, outputs: list[str]) -> tuple[Path, Path]:
 
 
 def test_report_from_saved_files(tmp_path: Path) -> None:
-    base = load_run("base", *save_run(tmp_path / "base", [BAD] * 9 + [GOOD]))
-    tuned = load_run("tuned", *save_run(tmp_path / "tuned", [GOOD] * 9 + [BAD]))
+    results, records = save_run(tmp_path / "base", [BAD] * 9 + [GOOD])
+    base = load_run("base", records, results)
+    results, records = save_run(tmp_path / "tuned", [GOOD] * 9 + [BAD])
+    tuned = load_run("tuned", records, results)
     assert len(read_records(tmp_path / "tuned" / "records.jsonl")) == 10
     paths = write_report([base, tuned], tmp_path / "report")
     markdown = paths["markdown"].read_text()
@@ -74,3 +76,13 @@ def test_report_from_saved_files(tmp_path: Path) -> None:
     assert "<b>nice</b>" not in page  # raw output is escaped
     assert "src=" not in page
     assert "href=" not in page  # self-contained
+
+
+def test_report_from_records_alone(tmp_path: Path) -> None:
+    base = load_run("base", save_run(tmp_path / "base", [BAD] * 9 + [GOOD])[1])
+    tuned = load_run("tuned", save_run(tmp_path / "tuned", [GOOD] * 9 + [BAD])[1])
+    assert base.result.metrics.values["tool_name_match"].value == 0.1
+    assert tuned.result.metrics.values["arguments_exact_match"].n == 10
+    markdown = write_report([base, tuned], tmp_path / "report")["markdown"].read_text()
+    assert "| arguments_exact_match | +0.800 | [" in markdown
+    assert "McNemar" in markdown
