@@ -7,7 +7,9 @@ Third-party packages register formats under the entry-point group ``slmswap.form
 
 Entry points are listed when the registry is first used and imported only when their format is asked for. A
 plugin that fails to import produces a warning naming it (and :func:`get_format` of that name raises a
-:class:`~slmswap.errors.FormatError`); it never breaks ``import slmswap``. Two sources claiming one name is a
+:class:`~slmswap.errors.FormatError`); it never breaks ``import slmswap``. Formats that do not come with slmswap
+are wrapped in a :class:`~slmswap.formats.guard.GuardedFormat`, which reports a plugin raising on use the same
+way. Two sources claiming one name is a
 :class:`~slmswap.errors.FormatError` naming both.
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 
 from slmswap.errors import FormatError
 from slmswap.formats.base import ChatFormat
+from slmswap.formats.guard import GuardedFormat
 
 __all__ = ["ENTRY_POINT_GROUP", "FormatFactory", "available_formats", "get_format", "register_format", "resolve_format"]
 
@@ -116,13 +119,19 @@ def get_format(name: str, **options: Any) -> ChatFormat:
         raise FormatError(f"unknown format {name!r}; available: {', '.join(sorted(_registry))}")
     try:
         instance = _load(name, entry)(**options)
+    except FormatError:
+        raise
     except TypeError as exc:
         raise FormatError(f"format {name!r} does not accept the options {sorted(options)}: {exc}") from exc
+    except Exception as exc:  # a plugin may fail in any way while building its format
+        message = f"format {name!r} ({entry.source}) failed to build: {type(exc).__name__}: {exc}"
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        raise FormatError(message) from exc
     if not isinstance(instance, ChatFormat):
         raise FormatError(
             f"format {name!r} ({entry.source}) did not produce a ChatFormat, got {type(instance).__name__}"
         )
-    return instance
+    return instance if entry.source == _BUILTIN_SOURCE else GuardedFormat(instance, entry.source)
 
 
 def resolve_format(fmt: str | ChatFormat, **options: Any) -> ChatFormat:

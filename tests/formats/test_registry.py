@@ -102,7 +102,7 @@ def test_example_plugin_installs_and_is_found_by_name(plugin_dir: Path) -> None:
         fmt = get_format("jsonlist")
         turn = Message.assistant(tool_calls=[ToolCall(name="f", arguments={"a": [1, "</x>"]}), ToolCall(name="g")])
         assert fmt.parse(fmt.render_assistant(turn)).turn == turn
-        print("plugin ok", type(fmt).__module__)
+        print("plugin ok", type(fmt.inner).__module__)
         """,
         plugin_dir,
     )
@@ -157,3 +157,58 @@ def test_plugin_name_clash_names_both_sources(tmp_path: Path) -> None:
         "format name 'hermes' is claimed by both slmswap (built-in) and plugin 'clashplugin_mod:Fmt' from clashplugin"
         in result.stderr
     )
+
+
+_FAULTY = """
+from slmswap.formats import HermesFormat
+
+
+class Fmt(HermesFormat):
+    name = "faulty"
+
+    def parse(self, text, *, tools=(), strict=True):
+        raise KeyError("parse bug")
+
+    def render_assistant(self, turn):
+        raise ZeroDivisionError("render bug")
+
+
+def broken_factory(**options):
+    raise RuntimeError("cannot build")
+"""
+
+
+def test_plugin_raising_on_use_is_isolated(tmp_path: Path) -> None:
+    root = _fake_distribution(tmp_path, "faultyplugin", "faulty = faultyplugin_mod:Fmt", _FAULTY)
+    dist_info = root / "faultyplugin-0.1.dist-info" / "entry_points.txt"
+    dist_info.write_text(
+        "[slmswap.formats]\nfaulty = faultyplugin_mod:Fmt\nunbuildable = faultyplugin_mod:broken_factory\n"
+    )
+    result = _run(
+        """
+        from slmswap.errors import FormatError
+        from slmswap.formats import get_format
+        from slmswap.schema import Message
+        fmt = get_format("faulty")
+        parsed = fmt.parse("anything")
+        print("parse:", parsed.failure.value, parsed.detail)
+        try:
+            fmt.render_assistant(Message.assistant("hi"))
+        except FormatError as exc:
+            print("render:", exc)
+        try:
+            get_format("unbuildable")
+        except FormatError as exc:
+            print("build:", exc)
+        """,
+        root,
+    )
+    assert result.returncode == 0, result.stderr
+    source = "(plugin 'faultyplugin_mod:Fmt' from faultyplugin)"
+    assert f"parse: malformed_call format 'faulty' {source} raised in parse: KeyError" in result.stdout
+    assert (
+        f"render: format 'faulty' {source} raised in render_assistant: ZeroDivisionError: render bug" in result.stdout
+    )
+    builder = "(plugin 'faultyplugin_mod:broken_factory' from faultyplugin)"
+    assert f"build: format 'unbuildable' {builder} failed to build: RuntimeError: cannot build" in result.stdout
+    assert result.stderr.count("RuntimeWarning") >= 3  # each failure also warned, naming the plugin
