@@ -1,0 +1,80 @@
+"""The training configuration: small-data defaults, with TRL and PEFT settings passed through."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from slmswap.errors import ConfigError
+from slmswap.templates.spans import TurnSelection
+
+__all__ = ["TrainConfig"]
+
+
+class TrainConfig(BaseModel):
+    """How to fine-tune. Every field has a default suited to a few hundred to a few thousand examples."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["lora", "qlora", "full"] = Field(
+        default="lora",
+        description="LoRA adapters (default), QLoRA (4-bit base model via bitsandbytes; needs CUDA and the 'qlora' "
+        "extra) or a full fine-tune.",
+    )
+    output_dir: Path = Field(default=Path("slmswap-out"), description="Where checkpoints and the result go.")
+    epochs: float = Field(default=3.0, gt=0, description="Passes over the training data (ignored if max_steps > 0).")
+    max_steps: int = Field(default=-1, description="Stop after this many optimizer steps; -1 to run the epochs.")
+    learning_rate: float = Field(default=2e-4, gt=0, description="Peak learning rate (LoRA likes ~1e-4 to 3e-4).")
+    batch_size: int = Field(default=8, gt=0, description="Examples per device per step.")
+    gradient_accumulation_steps: int = Field(default=1, gt=0, description="Steps accumulated per update.")
+    lora_r: int = Field(default=16, gt=0, description="LoRA rank.")
+    lora_alpha: int = Field(default=32, gt=0, description="LoRA scaling numerator (alpha / r scales the update).")
+    lora_dropout: float = Field(default=0.05, ge=0, lt=1, description="Dropout on the LoRA path.")
+    target_modules: str | list[str] = Field(
+        default="all-linear", description="Modules that get adapters: 'all-linear' or explicit names."
+    )
+    max_length: int | None = Field(
+        default=None,
+        gt=0,
+        description="Longest example in tokens; an example whose target would be cut is dropped and counted.",
+    )
+    turns: TurnSelection = Field(default="all", description="Train every assistant turn, or only the last.")
+    train_tool_results: bool = Field(default=False, description="Also train tool-result turns.")
+    padding_free: bool = Field(
+        default=False, description="Pack a batch into one row without padding (TRL's padding-free collation)."
+    )
+    eval_steps: int | None = Field(
+        default=None, gt=0, description="Generate on the held-out slice and log task metrics every N steps."
+    )
+    eval_examples: int = Field(default=32, gt=0, description="Size of the held-out slice scored during training.")
+    eval_max_new_tokens: int = Field(default=128, gt=0, description="Longest answer generated while scoring.")
+    metric_for_best: str = Field(
+        default="arguments_exact_match", description="Task metric that picks the best checkpoint and stops early."
+    )
+    early_stopping_patience: int | None = Field(
+        default=None, gt=0, description="Stop after this many task evaluations without improvement."
+    )
+    logging_steps: int = Field(default=10, gt=0, description="Log the loss every N steps.")
+    report_to: list[str] = Field(default_factory=list, description="TRL/transformers integrations: tensorboard, wandb.")
+    seed: int = Field(default=42, description="Seed for data order, initialisation and sampling.")
+    num_proc: int | None = Field(default=None, description="Processes for data preparation.")
+    sft: dict[str, Any] = Field(default_factory=dict, description="Further trl.SFTConfig fields, passed as given.")
+    peft: dict[str, Any] = Field(default_factory=dict, description="Further peft.LoraConfig fields, passed as given.")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> TrainConfig:
+        """Load from a YAML file; errors name the file and the field."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read YAML: {exc}") from exc
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"{path}: field '{field}': {first['msg']}") from exc

@@ -1,0 +1,240 @@
+"""The ``Trainer`` facade over TRL's ``SFTTrainer``: data prepared by slmswap's template engine (labels
+included, so TRL's template patching is never needed), LoRA/QLoRA/full fine-tuning, task metrics while
+training, and an output directory whose manifest carries the format."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from slmswap.errors import ConfigError, DataError, ModelError
+from slmswap.formats.base import ChatFormat
+from slmswap.formats.registry import resolve_format
+from slmswap.models import DEFAULT_MODEL, load_model, load_tokenizer
+from slmswap.schema import Conversation
+from slmswap.templates import PreparationStats, TokenizeOptions, prepare_dataset
+from slmswap.train.callback import TaskMetricsCallback
+from slmswap.train.config import TrainConfig
+from slmswap.train.manifest import Manifest
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+__all__ = ["Trainer", "TrainingOutcome", "load_trained"]
+
+
+class TrainingOutcome:
+    """What a training run produced."""
+
+    def __init__(self, output_dir: Path, manifest: Manifest, history: list[dict[str, float]]) -> None:
+        self.output_dir = output_dir
+        self.manifest = manifest
+        self.history = history
+        """Task metrics logged by the callback, one entry per scoring."""
+
+
+class Trainer:
+    """Fine-tune a model on conversations in a chat format.
+
+    Args:
+        train: Training conversations.
+        eval: Held-out conversations, scored with task metrics during training.
+        model: A model name (default: the embedded SmolLM2-135M-Instruct), path, hub id, or a loaded model.
+        tokenizer: Its tokenizer (loaded from ``model`` when it is a name).
+        format: A format name or instance (``"native"`` gets the tokenizer).
+        config: The :class:`TrainConfig`.
+
+    Everything that can be checked before work starts is checked in the constructor: empty data, a format that
+    cannot write the data (every example dropped), a model whose vocabulary is smaller than the tokenizer's,
+    QLoRA without CUDA.
+    """
+
+    def __init__(
+        self,
+        train: Sequence[Conversation],
+        eval: Sequence[Conversation] = (),
+        *,
+        model: str | PreTrainedModel = DEFAULT_MODEL,
+        tokenizer: PreTrainedTokenizerBase | None = None,
+        format: str | ChatFormat = "hermes",
+        config: TrainConfig | None = None,
+    ) -> None:
+        self.config = config or TrainConfig()
+        if not train:
+            raise DataError("no training conversations", hint="pass at least one conversation with an assistant turn")
+        if self.config.method == "qlora":
+            _require_cuda()
+        self.base_model = model if isinstance(model, str) else str(getattr(model.config, "_name_or_path", "model"))
+        if tokenizer is None:
+            if not isinstance(model, str):
+                raise ConfigError("pass the tokenizer along with a loaded model")
+            tokenizer = load_tokenizer(model)
+        self.tokenizer = tokenizer
+        self.format = resolve_format(format, tokenizer=tokenizer) if format == "native" else resolve_format(format)
+        options = TokenizeOptions(
+            turns=self.config.turns,
+            max_length=self.config.max_length,
+            train_tool_results=self.config.train_tool_results,
+        )
+        self.prepared = prepare_dataset(train, tokenizer, self.format, options, num_proc=self.config.num_proc)
+        _require_kept(self.prepared.stats, "training")
+        self.eval_conversations = list(eval)[: self.config.eval_examples]
+        self.model = self._load(model)
+        vocabulary = self.model.get_input_embeddings().num_embeddings
+        if vocabulary < len(tokenizer):
+            raise ModelError(
+                f"the model's vocabulary ({vocabulary}) is smaller than the tokenizer's ({len(tokenizer)}): this is "
+                "not the tokenizer the model was trained with (or added tokens need model.resize_token_embeddings)"
+            )
+
+    def _load(self, model: str | PreTrainedModel) -> Any:
+        if not isinstance(model, str):
+            return model
+        if self.config.method == "qlora":
+            import torch
+            from transformers import BitsAndBytesConfig
+
+            quantization = BitsAndBytesConfig(  # type: ignore[no-untyped-call]
+                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16
+            )
+            return load_model(model, quantization_config=quantization)
+        return load_model(model)
+
+    def _peft_config(self) -> Any:
+        if self.config.method == "full":
+            return None
+        from peft import LoraConfig
+
+        return LoraConfig(
+            task_type="CAUSAL_LM",
+            r=self.config.lora_r,
+            lora_alpha=self.config.lora_alpha,
+            lora_dropout=self.config.lora_dropout,
+            target_modules=self.config.target_modules,
+            **self.config.peft,
+        )
+
+    def _sft_config(self) -> Any:
+        import torch
+        from trl.trainer.sft_config import SFTConfig
+
+        cuda = torch.cuda.is_available()
+        settings: dict[str, Any] = {
+            "output_dir": str(self.config.output_dir),
+            "num_train_epochs": self.config.epochs,
+            "max_steps": self.config.max_steps,
+            "learning_rate": self.config.learning_rate,
+            "per_device_train_batch_size": self.config.batch_size,
+            "gradient_accumulation_steps": self.config.gradient_accumulation_steps,
+            "logging_steps": self.config.logging_steps,
+            "report_to": self.config.report_to,
+            "seed": self.config.seed,
+            "save_strategy": "steps",
+            "save_steps": 500,
+            "max_length": None,  # lengths are slmswap's business: it never cuts a target silently
+            "padding_free": self.config.padding_free,
+            "dataset_kwargs": {"skip_prepare_dataset": True},
+            "remove_unused_columns": False,
+            # Small models fit in memory; recomputing activations would only cost time (override via sft=).
+            "gradient_checkpointing": False,
+            "bf16": cuda and torch.cuda.is_bf16_supported(),
+            "use_cpu": not cuda,
+        }
+        settings.update(self.config.sft)
+        return SFTConfig(**settings)
+
+    def train(self, *, resume_from_checkpoint: str | bool | None = None) -> TrainingOutcome:
+        """Train, score the held-out slice, and save the adapter (or model), tokenizer and manifest."""
+        from trl.trainer.sft_trainer import SFTTrainer
+
+        output = self.config.output_dir
+        callback = TaskMetricsCallback(
+            self.eval_conversations,
+            self.tokenizer,
+            self.format,
+            every=self.config.eval_steps,
+            max_new_tokens=self.config.eval_max_new_tokens,
+            metric_for_best=self.config.metric_for_best,
+            patience=self.config.early_stopping_patience,
+            best_dir=output / "best" if self.config.eval_steps else None,
+        )
+        trainer = SFTTrainer(
+            model=self.model,
+            args=self._sft_config(),
+            train_dataset=self.prepared.dataset,
+            processing_class=self.tokenizer,
+            peft_config=self._peft_config(),
+            callbacks=[callback] if self.eval_conversations else [],
+        )
+        callback.trainer = trainer
+        trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+        trainer.save_model(str(output))
+        self.tokenizer.save_pretrained(str(output))
+        manifest = Manifest.create(
+            fmt=self.format,
+            tokenizer=self.tokenizer,
+            base_model=self.base_model,
+            method=self.config.method,
+            config=self.config.model_dump(mode="json"),
+            data={"train": self.prepared.stats.model_dump()},
+            metrics={"history": callback.history, "final": callback.history[-1] if callback.history else {}},
+        )
+        if trainer.is_world_process_zero():
+            manifest.save(output)
+        self.trainer = trainer
+        return TrainingOutcome(output, manifest, callback.history)
+
+
+def _require_cuda() -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError(
+            "QLoRA quantises the base model to 4 bits with bitsandbytes, which needs a CUDA GPU; this machine has "
+            "none. Use method='lora' (or run on a GPU with pip install 'slmswap[qlora]')"
+        )
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError("QLoRA needs the 'qlora' extra: pip install 'slmswap[qlora]'") from exc
+
+
+def _require_kept(stats: PreparationStats, what: str) -> None:
+    if stats.kept == 0:
+        reasons = ", ".join(f"{k}={v}" for k, v in stats.dropped.items())
+        first = stats.first_drops[0] if stats.first_drops else ""
+        raise DataError(
+            f"every {what} example was dropped ({reasons}); first: {first}",
+            hint="check the format can write this data (e.g. tool calls need hermes/xml/cep/native, not structured)",
+        )
+
+
+def load_trained(
+    directory: str | Path, *, format: str | ChatFormat | None = None, override: bool = False
+) -> tuple[Any, PreTrainedTokenizerBase, ChatFormat, Manifest]:
+    """Load a training output: the model (base + adapter), its tokenizer, the trained format, the manifest.
+
+    The format is restored from the manifest; passing another one is refused unless ``override=True``.
+    """
+    directory = Path(directory)
+    manifest = Manifest.load(directory)
+    tokenizer = load_tokenizer(str(directory))
+    if format is None:
+        options: dict[str, Any] = dict(manifest.format_options)
+        if manifest.format == "native":
+            options.pop("parser", None)
+            options["tokenizer"] = tokenizer
+        fmt = resolve_format(manifest.format, **options)
+    else:
+        fmt = resolve_format(format, tokenizer=tokenizer) if format == "native" else resolve_format(format)
+    manifest.check(fmt, tokenizer, override=override)
+    model: Any
+    if manifest.method == "full":
+        model = load_model(str(directory))
+    else:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(load_model(manifest.base_model), str(directory))
+    model.eval()
+    return model, tokenizer, fmt, manifest

@@ -1,0 +1,54 @@
+"""Everything the Trainer checks before work starts, on the real tokenizer and model."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import torch
+
+from slmswap.errors import ConfigError, DataError, ModelError
+from slmswap.train import TrainConfig, Trainer
+from tests.train.tool_data import tool_conversations
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+def test_empty_training_data() -> None:
+    with pytest.raises(DataError, match="no training conversations"):
+        Trainer([])
+
+
+def test_format_that_cannot_express_the_data(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+    with pytest.raises(DataError, match=r"every training example was dropped \(format_cannot_express=4\)") as info:
+        Trainer(tool_conversations(4, seed=0), model=model, tokenizer=tokenizer, format="structured")
+    assert "cannot express tool calls" in str(info.value)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_qlora_without_cuda_fails_before_loading_anything() -> None:
+    with pytest.raises(ConfigError, match="needs a CUDA GPU"):
+        Trainer(tool_conversations(2, seed=0), config=TrainConfig(method="qlora"))
+
+
+def test_tokenizer_model_vocabulary_mismatch(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+    grown = copy.deepcopy(tokenizer)
+    grown.add_special_tokens({"additional_special_tokens": ["<|new_role|>"]})
+    with pytest.raises(ModelError, match=r"vocabulary \(49152\) is smaller than the tokenizer's \(49153\)"):
+        Trainer(tool_conversations(2, seed=0), model=model, tokenizer=grown)
+
+
+def test_config_from_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "train.yaml"
+    path.write_text("method: lora\nlora_r: 8\nmax_steps: 5\nsft:\n  warmup_ratio: 0.1\n")
+    config = TrainConfig.from_yaml(path)
+    assert (config.lora_r, config.max_steps, config.sft) == (8, 5, {"warmup_ratio": 0.1})
+    path.write_text("lora_r: many\n")
+    with pytest.raises(ConfigError, match=r"train.yaml: field 'lora_r'"):
+        TrainConfig.from_yaml(path)
+    path.write_text("learning_rat: 0.1\n")
+    with pytest.raises(ConfigError, match=r"field 'learning_rat': Extra inputs are not permitted"):
+        TrainConfig.from_yaml(path)
