@@ -105,8 +105,8 @@ def evaluate(
     tokenizer: PreTrainedTokenizerBase,
     fmt: ChatFormat,
     *,
-    records: Path,
-    results: Path | None = None,
+    records: str | Path,
+    results: str | Path | None = None,
     metrics: Sequence[Metric] | None = None,
     batch_size: int = 16,
     seed: int = 0,
@@ -116,6 +116,8 @@ def evaluate(
 
     Conversations without an assistant turn are skipped and counted.
     """
+    records = Path(records)
+    results = Path(results) if results is not None else None
     items: list[tuple[str, str, Prompt, Conversation, Message]] = []
     skipped: dict[str, int] = {}
     for index, conversation in enumerate(conversations):
