@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slmswap.evaluate.runner import EvalRecord, EvaluationResult, read_records, write_atomically
-from slmswap.metrics import Comparison, MetricsReport, MetricValue, bootstrap_mean, compare
+from slmswap.metrics import Comparison, MetricsReport, MetricValue, compare, mean_value
 
 __all__ = ["Run", "load_run", "report_html", "report_markdown", "write_report"]
 
@@ -45,13 +45,8 @@ def load_run(label: str, records: Path, results: Path | None = None) -> Run:
     for name in names:
         column = [record.scores.get(name) for record in kept]
         applicable = [score for score in column if score is not None]
-        if not applicable:
-            continue
-        interval = bootstrap_mean(applicable)
-        binary = all(score in (0.0, 1.0) for score in applicable)
-        values[name] = MetricValue(
-            name=name, value=interval.value, low=interval.low, high=interval.high, n=len(applicable), binary=binary
-        )
+        if applicable:
+            values[name] = mean_value(name, all(score in (0.0, 1.0) for score in applicable), column)
     scores = {name: [record.scores.get(name) for record in kept] for name in values}
     report = MetricsReport(values=values, example_ids=[record.id for record in kept], scores=scores)
     result = EvaluationResult(

@@ -3,7 +3,7 @@
 Falling loss says nothing about whether a model calls the right tool with the right arguments; these do.
 """
 
-from slmswap.metrics.base import Metric, MetricBase, MetricValue, ScoredExample
+from slmswap.metrics.base import Metric, MetricBase, MetricValue, ScoredExample, mean_value
 from slmswap.metrics.bfcl import BfclAstMatch, ast_match
 from slmswap.metrics.scoring import Comparison, MetricsReport, compare, default_metrics, score_examples
 from slmswap.metrics.stats import Interval, bootstrap_mean, mcnemar_exact, paired_bootstrap_difference
@@ -40,6 +40,7 @@ __all__ = [
     "flatten",
     "issues",
     "mcnemar_exact",
+    "mean_value",
     "paired_bootstrap_difference",
     "score_examples",
 ]

@@ -17,7 +17,7 @@ from slmswap.formats.base import ParseResult
 from slmswap.metrics.stats import bootstrap_mean
 from slmswap.schema import JsonObject, Message, Tool
 
-__all__ = ["Metric", "MetricBase", "MetricValue", "ScoredExample"]
+__all__ = ["Metric", "MetricBase", "MetricValue", "ScoredExample", "mean_value"]
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,13 @@ class MetricBase:
         self, examples: Sequence[ScoredExample], scores: Sequence[float | None], seed: int = 0
     ) -> MetricValue:
         """The mean of the applicable ``scores`` with a 95 % bootstrap confidence interval."""
-        values = [s for s in scores if s is not None]
-        interval = bootstrap_mean(values, seed=seed)
-        return MetricValue(
-            name=self.name,
-            value=interval.value,
-            low=interval.low,
-            high=interval.high,
-            n=len(values),
-            binary=self.binary,
-        )
+        return mean_value(self.name, self.binary, scores, seed)
+
+
+def mean_value(name: str, binary: bool, scores: Sequence[float | None], seed: int = 0) -> MetricValue:
+    """The mean of the applicable (not ``None``) ``scores``, with a 95 % bootstrap confidence interval."""
+    values = [s for s in scores if s is not None]
+    interval = bootstrap_mean(values, seed=seed)
+    return MetricValue(
+        name=name, value=interval.value, low=interval.low, high=interval.high, n=len(values), binary=binary
+    )

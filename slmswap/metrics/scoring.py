@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from slmswap.metrics.base import Metric, MetricBase, MetricValue, ScoredExample
+from slmswap.metrics.base import Metric, MetricBase, MetricValue, ScoredExample, mean_value
 from slmswap.metrics.bfcl import BfclAstMatch
-from slmswap.metrics.stats import bootstrap_mean, mcnemar_exact, paired_bootstrap_difference
+from slmswap.metrics.stats import mcnemar_exact, paired_bootstrap_difference
 from slmswap.metrics.task import ArgumentF1, ArgumentsExactMatch, ExactMatch, ToolNameMatch, ValidOutput
 
 __all__ = ["Comparison", "MetricsReport", "compare", "default_metrics", "score_examples"]
@@ -57,16 +57,7 @@ def score_examples(
         if isinstance(metric, MetricBase):
             values[metric.name] = metric.aggregate(examples, column, seed)
         else:  # a user metric following the protocol only
-            applicable = [s for s in column if s is not None]
-            interval = bootstrap_mean(applicable, seed=seed)
-            values[metric.name] = MetricValue(
-                name=metric.name,
-                value=interval.value,
-                low=interval.low,
-                high=interval.high,
-                n=len(applicable),
-                binary=metric.binary,
-            )
+            values[metric.name] = mean_value(metric.name, metric.binary, column, seed)
     return MetricsReport(values=values, example_ids=example_ids, scores=scores)
 
 
