@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slmswap.evaluate.runner import EvalRecord, EvaluationResult, read_records, write_atomically
-from slmswap.metrics import Comparison, MetricsReport, MetricValue, compare, mean_value
+from slmswap.metrics import Comparison, MetricsReport, MetricValue, compare, default_metrics, mean_value
 
 __all__ = ["Run", "load_run", "report_html", "report_markdown", "write_report"]
 
 _WORST = 5
+_BINARY = {metric.name: metric.binary for metric in default_metrics()}
 _COLOURS = ["#8c8c8c", "#2b7bba", "#e07b24", "#3a9a3a"]
 
 
@@ -35,9 +36,9 @@ def load_run(label: str, records: Path, results: Path | None = None) -> Run:
     """A run read back from its records JSONL, and its results JSON when there is one.
 
     Without the results file the metrics are aggregated again from the scores each record keeps (means with
-    bootstrap intervals; micro F1 figures need the results file).
+    bootstrap intervals; micro F1 figures need the results file), taking the latest record of each id.
     """
-    kept = read_records(records)
+    kept = list({record.id: record for record in read_records(records)}.values())  # the latest record per id
     if results is not None:
         return Run(label, EvaluationResult.model_validate_json(results.read_text(encoding="utf-8")), kept)
     values: dict[str, MetricValue] = {}
@@ -46,7 +47,8 @@ def load_run(label: str, records: Path, results: Path | None = None) -> Run:
         column = [record.scores.get(name) for record in kept]
         applicable = [score for score in column if score is not None]
         if applicable:
-            values[name] = mean_value(name, all(score in (0.0, 1.0) for score in applicable), column)
+            binary = _BINARY.get(name, all(score in (0.0, 1.0) for score in applicable))
+            values[name] = mean_value(name, binary, column)
     scores = {name: [record.scores.get(name) for record in kept] for name in values}
     report = MetricsReport(values=values, example_ids=[record.id for record in kept], scores=scores)
     result = EvaluationResult(

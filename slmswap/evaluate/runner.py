@@ -3,7 +3,8 @@
 Every evaluated example becomes one JSON line in the records file (prompt hash, raw output, parse result,
 scores, time, tokens), flushed and synced after each batch. Running the same evaluation again reads the records
 already there, skips the examples they cover (same id, same prompt), and generates only the rest; a line cut
-short by a crash is ignored and its example generated again. The final results file is written atomically.
+short by a crash is dropped from the file (which is rewritten atomically) and its example generated again. The
+final results file is written atomically.
 """
 
 from __future__ import annotations
@@ -95,6 +96,16 @@ def read_records(path: Path) -> list[EvalRecord]:
     return records
 
 
+def _repair(path: Path, records: list[EvalRecord]) -> None:
+    """Rewrite ``path`` with only its complete records if a crash left a line cut short (new records would
+    otherwise be appended onto it and lost)."""
+    if not path.exists():
+        return
+    lines = path.read_bytes().splitlines()
+    if len(lines) != len(records) or not path.read_bytes().endswith(b"\n"):
+        write_atomically(path, "".join(record.model_dump_json() + "\n" for record in records))
+
+
 def _prompt_hash(fmt: ChatFormat, text: str) -> str:
     return hashlib.sha256(f"{fmt.name}/{fmt.version}\n{text}".encode()).hexdigest()[:16]
 
@@ -135,7 +146,9 @@ def evaluate(
     if len(set(ids)) != len(ids):
         raise ValueError("conversation ids must be unique to evaluate (they key the records file)")
     wanted = {(item[0], item[1]) for item in items}
-    done = {(r.id, r.prompt_hash): r for r in read_records(records) if (r.id, r.prompt_hash) in wanted}
+    existing = read_records(records)
+    _repair(records, existing)
+    done = {(r.id, r.prompt_hash): r for r in existing if (r.id, r.prompt_hash) in wanted}
     reused = len(done)
     todo = [item for item in items if (item[0], item[1]) not in done]
     records.parent.mkdir(parents=True, exist_ok=True)

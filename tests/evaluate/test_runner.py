@@ -132,3 +132,19 @@ def test_duplicate_ids_are_refused(tokenizer: PreTrainedTokenizerBase, tmp_path:
     data = conversations()[:1] * 2
     with pytest.raises(ValueError, match="ids must be unique"):
         evaluate(data, lambda prompts: [], tokenizer, get_format("hermes"), records=tmp_path / "r.jsonl")
+
+
+def test_cut_short_line_is_repaired_not_glued(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
+    from slmswap.evaluate import Generation
+
+    def canned(prompts: object) -> list[Generation]:
+        return [Generation(text="plain answer", tokens=2, seconds=0.0) for _ in prompts]  # type: ignore[attr-defined]
+
+    records = tmp_path / "r.jsonl"
+    fmt = get_format("hermes")
+    evaluate(conversations(), canned, tokenizer, fmt, records=records)
+    records.write_bytes(records.read_bytes()[:-40])  # a crash cut the last line short
+    resumed = evaluate(conversations(), canned, tokenizer, fmt, records=records)
+    assert resumed.reused == 5
+    assert len(read_records(records)) == 6  # the redone record was not glued onto the broken line
+    assert records.read_bytes().count(b"\n") == 6
