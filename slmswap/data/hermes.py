@@ -69,13 +69,23 @@ def parse_hermes_row(row: Mapping[str, Any]) -> Conversation:
     )
 
 
-def _tool_list(text: str, field: str) -> list[Any]:
-    text = text.strip()
+_UNREADABLE = object()
+
+
+def _json_or_literal(text: str) -> Any:
+    """``text`` decoded as JSON, else as a Python literal (the published dataset's form), else ``_UNREADABLE``."""
     for decode in (json.loads, ast.literal_eval):
         try:
-            value = decode(text)
+            return decode(text)
         except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
             continue
+    return _UNREADABLE
+
+
+def _tool_list(text: str, field: str) -> list[Any]:
+    text = text.strip()
+    value = _json_or_literal(text)
+    if value is not _UNREADABLE:
         return value if isinstance(value, list) else [value]
     try:  # one JSON object per line
         return [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -100,13 +110,7 @@ def _message(role: str, value: str, field: str) -> Message:
 def _tool_result(value: str, field: str) -> Message:
     match = _RESPONSE.match(value)
     inner = match.group(1).strip() if match else value.strip()
-    decoded: Any = None
-    for decode in (json.loads, ast.literal_eval):
-        try:
-            decoded = decode(inner)
-            break
-        except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
-            continue
+    decoded = _json_or_literal(inner)
     if isinstance(decoded, dict) and set(decoded) == {"name", "content"} and isinstance(decoded["name"], str):
         content = decoded["content"]
         text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)

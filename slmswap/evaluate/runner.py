@@ -101,8 +101,8 @@ def _repair(path: Path, records: list[EvalRecord]) -> None:
     otherwise be appended onto it and lost)."""
     if not path.exists():
         return
-    lines = path.read_bytes().splitlines()
-    if len(lines) != len(records) or not path.read_bytes().endswith(b"\n"):
+    raw = path.read_bytes()
+    if len(raw.splitlines()) != len(records) or not raw.endswith(b"\n"):
         write_atomically(path, "".join(record.model_dump_json() + "\n" for record in records))
 
 
