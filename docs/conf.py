@@ -52,6 +52,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "sphinx_autodoc_typehints",
     "sphinx_copybutton",
+    "sphinxarg.ext",  # the CLI reference, generated from slmswap.cli.build_parser
     "slmswap_docs",  # _ext/slmswap_docs.py
 ]
 

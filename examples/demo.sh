@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs slmswap into .venv and runs the main job on the embedded default model (SmolLM2-135M-Instruct).
+# The main job on a fresh machine: installs slmswap into .venv, then runs `slmswap demo` on the embedded default
+# model (SmolLM2-135M-Instruct) and the bundled demo dataset: doctor, base evaluation, LoRA fine-tune, tuned
+# evaluation, and a report in slmswap-demo/report/. Arguments go to `slmswap demo` (e.g. --quick, --steps 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/install
-.venv/bin/python examples/smoke.py "$@"
+.venv/bin/slmswap demo "$@"

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from slmswap.data._result import LoadResult, OnError, RowParser, load_rows
 from slmswap.data._source import Row, RowSource, iter_rows
 from slmswap.data.bfcl import load_bfcl, load_bfcl_wheel, parse_bfcl_row
+from slmswap.data.demo import load_demo_dataset
 from slmswap.data.hermes import load_hermes, parse_hermes_row
 from slmswap.data.openai import load_openai, parse_openai_row
 from slmswap.data.prompt_completion import load_prompt_completion, parse_prompt_completion_row
@@ -31,6 +32,7 @@ __all__ = [
     "load_bfcl",
     "load_bfcl_wheel",
     "load_conversations",
+    "load_demo_dataset",
     "load_hermes",
     "load_openai",
     "load_prompt_completion",

@@ -16,7 +16,15 @@ from pathlib import Path
 from slmswap.evaluate.runner import EvalRecord, EvaluationResult, read_records, write_atomically
 from slmswap.metrics import Comparison, MetricsReport, MetricValue, compare, default_metrics, mean_value
 
-__all__ = ["Run", "load_run", "report_html", "report_markdown", "write_report"]
+__all__ = [
+    "Run",
+    "load_run",
+    "prompt_mismatches",
+    "report_html",
+    "report_markdown",
+    "report_summary",
+    "write_report",
+]
 
 _WORST = 5
 _BINARY = {metric.name: metric.binary for metric in default_metrics()}
@@ -86,17 +94,32 @@ def _failures(run: Run) -> Counter[str]:
     return Counter(record.failure or "ok" for record in run.records)
 
 
-def report_markdown(runs: list[Run], *, title: str = "slmswap evaluation report") -> str:
-    """The report as Markdown."""
-    lines = [f"# {title}", ""]
+def prompt_mismatches(baseline: Run, run: Run) -> tuple[int, list[str]]:
+    """Prompt parity of two runs: how many examples they share, and the ids whose prompts differ (another format,
+    system prompt or chat template rendered them)."""
+    hashes = {record.id: record.prompt_hash for record in baseline.records}
+    shared = [record for record in run.records if record.id in hashes]
+    return len(shared), [record.id for record in shared if record.prompt_hash != hashes[record.id]]
+
+
+def _parity(runs: list[Run]) -> str:
     first = runs[0].result
-    lines += [
-        f"Format: `{first.format}` (version {first.format_version}); every run was given the same prompts, "
-        f"system prompt included: {first.system_prompt_source}.",
-        "",
-        "## Metrics (95 % bootstrap intervals)",
-        "",
-    ]
+    where = f"format `{first.format}` (version {first.format_version}), system prompt: {first.system_prompt_source}"
+    problems = []
+    for run in runs[1:]:
+        shared, differing = prompt_mismatches(runs[0], run)
+        if differing or not shared:
+            problems.append(f"{run.label}: {len(differing)} of {shared} shared prompts differ from {runs[0].label}")
+    if problems:
+        return f"**Prompt parity broken**: {'; '.join(problems)}. First run: {where}."
+    if len(runs) == 1:
+        return f"One run: {where}."
+    return f"Every run was given the very same prompts (checked prompt by prompt): {where}."
+
+
+def report_summary(runs: list[Run]) -> str:
+    """The metric table (95 % intervals) and each run's paired comparison with the first, as Markdown."""
+    lines = [_parity(runs), "", "## Metrics (95 % bootstrap intervals)", ""]
     names = _metric_names(runs)
     lines.append("| metric | " + " | ".join(run.label for run in runs) + " |")
     lines.append("|---|" + "---|" * len(runs))
@@ -117,6 +140,12 @@ def report_markdown(runs: list[Run], *, title: str = "slmswap evaluation report"
                 f"| {row.metric} | {row.difference:+.3f} | [{row.low:+.3f}, {row.high:+.3f}] | {relative} | "
                 f"{p_value} | {'yes' if row.significant else 'no'} |"
             )
+    return "\n".join(lines) + "\n"
+
+
+def report_markdown(runs: list[Run], *, title: str = "slmswap evaluation report") -> str:
+    """The report as Markdown."""
+    lines = [f"# {title}", "", report_summary(runs).rstrip("\n")]
     lines += ["", "## Parse failures (strict)", ""]
     for run in runs:
         breakdown = ", ".join(f"{reason}: {count}" for reason, count in sorted(_failures(run).items()))

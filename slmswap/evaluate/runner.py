@@ -24,6 +24,7 @@ from slmswap.evaluate.generation import Generation, Prompt
 from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
 from slmswap.metrics import Metric, MetricsReport, ScoredExample, default_metrics, issues, score_examples
 from slmswap.schema import Conversation, Message
+from slmswap.templates.spans import template_sha256
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -61,6 +62,10 @@ class EvaluationResult(BaseModel):
     format: str
     format_version: str
     system_prompt_source: str
+    chat_template_sha256: str | None = None
+    """SHA-256 of the chat template the prompts were rendered with (``None`` in files from before 0.1)."""
+    model: str | None = None
+    """What answered, as the caller named it (a model path, an output directory, an API model name)."""
     examples: int
     reused: int
     """Records found from an earlier (interrupted) run and not generated again."""
@@ -121,11 +126,14 @@ def evaluate(
     metrics: Sequence[Metric] | None = None,
     batch_size: int = 16,
     seed: int = 0,
+    model: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> EvaluationResult:
     """Evaluate the last assistant turn of each conversation: render the prompt before it exactly as in
     training, generate, parse strictly, score, and append a record; resume from ``records`` if it exists.
 
-    Conversations without an assistant turn are skipped and counted.
+    Conversations without an assistant turn are skipped and counted. ``model`` names what answered, for the
+    results file; ``progress`` is called with (examples done, examples in all) after each batch.
     """
     records = Path(records)
     results = Path(results) if results is not None else None
@@ -152,6 +160,8 @@ def evaluate(
     reused = len(done)
     todo = [item for item in items if (item[0], item[1]) not in done]
     records.parent.mkdir(parents=True, exist_ok=True)
+    if progress is not None:
+        progress(reused, len(items))
     with records.open("a", encoding="utf-8") as stream:
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
@@ -164,6 +174,8 @@ def evaluate(
                 stream.write(record.model_dump_json() + "\n")
             stream.flush()
             os.fsync(stream.fileno())
+            if progress is not None:
+                progress(reused + start + len(batch), len(items))
     ordered = [done[(item[0], item[1])] for item in items]
     scored = [_scored(record, item[3], item[4]) for record, item in zip(ordered, items, strict=True)]
     report = score_examples(scored, metrics, ids=ids, seed=seed)
@@ -171,6 +183,8 @@ def evaluate(
         format=fmt.name,
         format_version=fmt.version,
         system_prompt_source=fmt.system_prompt_source,
+        chat_template_sha256=template_sha256(tokenizer),
+        model=model,
         examples=len(items),
         reused=reused,
         skipped=skipped,

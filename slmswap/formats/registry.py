@@ -134,6 +134,11 @@ def get_format(name: str, **options: Any) -> ChatFormat:
     return instance if entry.source == _BUILTIN_SOURCE else GuardedFormat(instance, entry.source)
 
 
-def resolve_format(fmt: str | ChatFormat, **options: Any) -> ChatFormat:
-    """``fmt`` itself if it is a format instance, else ``get_format(fmt, **options)``."""
-    return fmt if isinstance(fmt, ChatFormat) else get_format(fmt, **options)
+def resolve_format(fmt: str | ChatFormat, *, tokenizer: Any = None, **options: Any) -> ChatFormat:
+    """``fmt`` itself if it is a format instance, else ``get_format(fmt, **options)``; ``tokenizer`` is handed
+    to the format that reads the model's template (``native``) and ignored by the others."""
+    if isinstance(fmt, ChatFormat):
+        return fmt
+    if fmt == "native" and tokenizer is not None:
+        options["tokenizer"] = tokenizer
+    return get_format(fmt, **options)

@@ -3,7 +3,13 @@
 from slmswap.templates.inspect import mask_html, mask_terminal
 from slmswap.templates.lint import CHECKS, Finding, Severity, lint_template, sample_conversations
 from slmswap.templates.prepare import PreparationStats, PreparedData, prepare_dataset
-from slmswap.templates.spans import AssistantSpan, RenderedConversation, TurnSelection, render_with_spans
+from slmswap.templates.spans import (
+    AssistantSpan,
+    RenderedConversation,
+    TurnSelection,
+    render_with_spans,
+    template_sha256,
+)
 from slmswap.templates.tokenize import (
     IGNORE_INDEX,
     DropReason,
@@ -32,6 +38,7 @@ __all__ = [
     "prepare_dataset",
     "render_with_spans",
     "sample_conversations",
+    "template_sha256",
     "tokenize_conversation",
     "tokenize_conversations",
 ]

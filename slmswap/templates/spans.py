@@ -14,6 +14,7 @@ must be *prefix-preserving* (each prompt a prefix of the whole text), which is c
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,6 +36,7 @@ __all__ = [
     "render_with_spans",
     "special_token_pattern",
     "template_layout",
+    "template_sha256",
 ]
 
 TurnSelection = Literal["all", "last"]
@@ -122,6 +124,12 @@ class TemplateLayout:
     some templates, the EOS token that closes the conversation)."""
     tail_pieces: tuple[str, ...] = ()
     """``tail`` split into special tokens, whitespace runs and words: an end-of-turn marker is a run of them."""
+
+
+def template_sha256(tokenizer: PreTrainedTokenizerBase) -> str:
+    """SHA-256 of the tokenizer's chat template text: what a manifest and an evaluation record of it."""
+    template = tokenizer.chat_template if isinstance(tokenizer.chat_template, str) else ""
+    return hashlib.sha256(template.encode()).hexdigest()
 
 
 def template_layout(tokenizer: PreTrainedTokenizerBase) -> TemplateLayout:

@@ -101,7 +101,7 @@ class TaskMetricsCallback(TrainerCallback):
             return
         if self.best is None or value > self.best:
             self.best, self._stale = value, 0
-            if self.best_dir is not None:
+            if self.best_dir is not None and state.is_world_process_zero:  # one writer under torchrun
                 model.save_pretrained(self.best_dir)
         else:
             self._stale += 1

@@ -3,7 +3,6 @@ what went in and came out. Evaluation reads it, so the trained format travels wi
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,19 +12,15 @@ from pydantic import BaseModel, ConfigDict, JsonValue
 from slmswap.errors import ConfigError
 from slmswap.evaluate.runner import write_atomically
 from slmswap.formats.base import ChatFormat
+from slmswap.formats.registry import resolve_format
+from slmswap.templates.spans import template_sha256
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["MANIFEST_NAME", "Manifest", "template_sha256"]
+__all__ = ["MANIFEST_NAME", "Manifest"]
 
 MANIFEST_NAME = "slmswap.json"
-
-
-def template_sha256(tokenizer: PreTrainedTokenizerBase) -> str:
-    """SHA-256 of the tokenizer's chat template text."""
-    template = tokenizer.chat_template if isinstance(tokenizer.chat_template, str) else ""
-    return hashlib.sha256(template.encode()).hexdigest()
 
 
 def _versions() -> dict[str, str]:
@@ -95,6 +90,13 @@ class Manifest(BaseModel):
         if not path.is_file():
             raise ConfigError(f"{directory} holds no {MANIFEST_NAME}: it is not a slmswap training output")
         return cls.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def trained_format(self, tokenizer: PreTrainedTokenizerBase) -> ChatFormat:
+        """The format this model was trained with, rebuilt with its options (``native`` reads ``tokenizer``)."""
+        options: dict[str, Any] = dict(self.format_options)
+        if self.format == "native":
+            options.pop("parser", None)  # derived from the tokenizer, not an option
+        return resolve_format(self.format, tokenizer=tokenizer, **options)
 
     def check(self, fmt: ChatFormat, tokenizer: PreTrainedTokenizerBase, *, override: bool = False) -> None:
         """Refuse to evaluate with another format or template than the one trained, unless ``override``."""

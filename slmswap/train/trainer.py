@@ -4,6 +4,7 @@ training, and an output directory whose manifest carries the format."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,7 +72,7 @@ class Trainer:
                 raise ConfigError("pass the tokenizer along with a loaded model")
             tokenizer = load_tokenizer(model)
         self.tokenizer = tokenizer
-        self.format = resolve_format(format, tokenizer=tokenizer) if format == "native" else resolve_format(format)
+        self.format = resolve_format(format, tokenizer=tokenizer)
         options = TokenizeOptions(
             turns=self.config.turns,
             max_length=self.config.max_length,
@@ -136,11 +137,14 @@ class Trainer:
             "padding_free": self.config.padding_free,
             "dataset_kwargs": {"skip_prepare_dataset": True},
             "remove_unused_columns": False,
-            # Small models fit in memory; recomputing activations would only cost time (override via sft=).
-            "gradient_checkpointing": False,
             "bf16": cuda and torch.cuda.is_bf16_supported(),
             "use_cpu": not cuda,
         }
+        # Small models fit in memory; recomputing activations would only cost time (override via sft=). Newer
+        # transformers renamed the setting (the old name warns).
+        names = {field.name for field in dataclasses.fields(SFTConfig)}
+        checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+        settings[checkpointing] = False
         settings.update(self.config.sft)
         return SFTConfig(**settings)
 
@@ -169,8 +173,7 @@ class Trainer:
         )
         callback.trainer = trainer
         trainer.train(resume_from_checkpoint=resume_from_checkpoint)
-        trainer.save_model(str(output))
-        self.tokenizer.save_pretrained(str(output))
+        trainer.save_model(str(output))  # writes on the main process only
         manifest = Manifest.create(
             fmt=self.format,
             tokenizer=self.tokenizer,
@@ -180,7 +183,8 @@ class Trainer:
             data={"train": self.prepared.stats.model_dump()},
             metrics={"history": callback.history, "final": callback.history[-1] if callback.history else {}},
         )
-        if trainer.is_world_process_zero():
+        if trainer.is_world_process_zero():  # one writer under torchrun / accelerate launch
+            self.tokenizer.save_pretrained(str(output))
             manifest.save(output)
         self.trainer = trainer
         return TrainingOutcome(output, manifest, callback.history)
@@ -220,14 +224,7 @@ def load_trained(
     directory = Path(directory)
     manifest = Manifest.load(directory)
     tokenizer = load_tokenizer(str(directory))
-    if format is None:
-        options: dict[str, Any] = dict(manifest.format_options)
-        if manifest.format == "native":
-            options.pop("parser", None)
-            options["tokenizer"] = tokenizer
-        fmt = resolve_format(manifest.format, **options)
-    else:
-        fmt = resolve_format(format, tokenizer=tokenizer) if format == "native" else resolve_format(format)
+    fmt = manifest.trained_format(tokenizer) if format is None else resolve_format(format, tokenizer=tokenizer)
     manifest.check(fmt, tokenizer, override=override)
     model: Any
     if manifest.method == "full":

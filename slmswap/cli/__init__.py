@@ -1,0 +1,60 @@
+"""The ``slmswap`` command line: list formats, inspect what gets trained, run the doctor, train from a YAML
+job, evaluate, compare and report runs, and the end-to-end demo.
+
+Exit codes: 0 success, 1 a check failed (the doctor found a failure, a required improvement is missing),
+2 a usage or input error (bad arguments, missing or malformed files); messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from slmswap._version import __version__
+from slmswap.cli._common import EXIT_INPUT, fail
+from slmswap.cli._demo import DEMO
+from slmswap.cli._doctor import DOCTOR
+from slmswap.cli._eval import COMMANDS as EVALUATION_COMMANDS
+from slmswap.cli._inspect import FORMATS, INSPECT
+from slmswap.cli._train import TRAIN
+from slmswap.errors import SlmswapError
+
+__all__ = ["build_parser", "main"]
+
+_COMMANDS = (FORMATS, INSPECT, DOCTOR, TRAIN, *EVALUATION_COMMANDS, DEMO)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``slmswap`` argument parser, every subcommand included (the CLI reference is generated from it)."""
+    parser = argparse.ArgumentParser(
+        prog="slmswap",
+        description="Replace a hosted LLM with a small fine-tuned model for tool calling and JSON output, "
+        "and know it worked.",
+        epilog="Exit codes: 0 ok, 1 a check failed, 2 usage or input error. Start with: slmswap demo",
+    )
+    parser.add_argument("--version", action="version", version=f"slmswap {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in _COMMANDS:
+        command.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except SlmswapError as exc:
+        return fail(str(exc), EXIT_INPUT)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        return fail(f"{exc.filename}: {exc.strerror}", EXIT_INPUT)
+    except KeyboardInterrupt:
+        return fail("interrupted (an evaluation resumes where it stopped when run again)", 130)
+    return code
+
+
+def console_main() -> None:
+    """Entry point of the ``slmswap`` console script."""
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""What the commands share: their registration, exit codes, model and format loading, progress bars."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from slmswap.formats.base import ChatFormat
+from slmswap.formats.registry import resolve_format
+from slmswap.models import DEFAULT_MODEL, load_tokenizer
+from slmswap.train.manifest import MANIFEST_NAME, Manifest
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+EXIT_OK, EXIT_CHECK, EXIT_INPUT = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its name, one-line help, arguments and what it runs."""
+
+    name: str
+    help: str
+    description: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+    def register(self, commands: Any) -> None:
+        parser = commands.add_parser(
+            self.name,
+            help=self.help,
+            description=self.description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        self.arguments(parser)
+        parser.set_defaults(handler=self.run)
+
+
+def fail(message: str, code: int) -> int:
+    """Print ``message`` on stderr and return ``code``."""
+    print(f"slmswap: error: {message}", file=sys.stderr)
+    return code
+
+
+def is_trained(path: str) -> bool:
+    """Whether ``path`` is a slmswap training output (it holds a manifest)."""
+    return (Path(path) / MANIFEST_NAME).is_file()
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, *, default_format: str | None = "hermes") -> None:
+    """``--model`` (a name, path, or training output directory) and ``--format``."""
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"model name, path or hub id, or a slmswap training output directory (default: {DEFAULT_MODEL})",
+    )
+    parser.add_argument(
+        "--format",
+        default=default_format,
+        help="chat format (see: slmswap formats); a training output's own format is used when not given"
+        + (f" (default otherwise: {default_format})" if default_format else ""),
+    )
+
+
+def setup_for(model: str, format_name: str | None) -> tuple[PreTrainedTokenizerBase, ChatFormat]:
+    """The tokenizer and format for ``model``: a training output's own format unless another is named."""
+    tokenizer = load_tokenizer(model)
+    if is_trained(model) and format_name is None:
+        return tokenizer, Manifest.load(Path(model)).trained_format(tokenizer)
+    return tokenizer, resolve_format(format_name or "hermes", tokenizer=tokenizer)
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr; yields the ``(done, total)`` callback that advances it."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task(description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield advance

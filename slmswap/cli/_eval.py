@@ -1,0 +1,180 @@
+"""``slmswap eval``, ``slmswap compare`` and ``slmswap report``: evaluation runs as directories."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from slmswap.cli._common import EXIT_CHECK, EXIT_INPUT, EXIT_OK, Command, add_model_arguments, fail, progress_bar
+from slmswap.doctor import ACCURACY_METRICS
+from slmswap.errors import ConfigError
+from slmswap.evaluate.generation import TransformersGenerator
+from slmswap.evaluate.report import Run, report_summary, write_report
+from slmswap.evaluate.rundir import evaluate_into, load_run_dir
+from slmswap.metrics import compare
+from slmswap.train.job import load_data
+
+
+def _eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", help="held-out data (any supported shape), or demo:test")
+    parser.add_argument("--out", metavar="DIR", required=True, help="run directory: records.jsonl, results.json")
+    add_model_arguments(parser, default_format=None)
+    parser.add_argument(
+        "--override", action="store_true", help="allow another format or template than the trained one (unwise)"
+    )
+    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N examples")
+    parser.add_argument("--batch-size", type=int, default=16, help="prompts generated together (default: 16)")
+    parser.add_argument("--max-new-tokens", type=int, default=256, help="longest answer (default: 256)")
+    api = parser.add_argument_group(
+        "LLM baseline", "answer with an OpenAI-compatible API instead, given the very prompt --model's format renders"
+    )
+    api.add_argument("--api-base", metavar="URL", help="e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1")
+    api.add_argument("--api-model", metavar="NAME", help="the API's model (Azure: deployment) name")
+    api.add_argument("--api-key-env", default="OPENAI_API_KEY", help="variable holding the key (default: %(default)s)")
+    api.add_argument("--api-version", default=None, help="Azure OpenAI API version (switches to Azure's URLs)")
+    api.add_argument("--concurrency", type=int, default=8, help="requests in flight (default: 8)")
+
+
+def _generator(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
+    """(generate, tokenizer, format, what answers) for the command line's model or API."""
+    from slmswap.cli._common import is_trained, setup_for
+
+    if args.api_base:
+        from slmswap.evaluate.openai import OpenAIChatBackend
+
+        if not args.api_model:
+            raise ConfigError("--api-base needs --api-model (the API's name for the model)")
+        tokenizer, fmt = setup_for(args.model, args.format)
+        backend = OpenAIChatBackend(
+            args.api_base,
+            args.api_model,
+            api_key_env=args.api_key_env,
+            api_version=args.api_version,
+            concurrency=args.concurrency,
+            max_tokens=args.max_new_tokens,
+        )
+        return backend.generate, tokenizer, fmt, args.api_model
+    model: Any
+    if is_trained(args.model):
+        from slmswap.train.trainer import load_trained
+
+        model, tokenizer, fmt, _ = load_trained(args.model, format=args.format, override=args.override)
+    else:
+        from slmswap.models import load_model
+
+        tokenizer, fmt = setup_for(args.model, args.format)
+        model = load_model(args.model)
+        model.eval()
+    generator = TransformersGenerator(model, tokenizer, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens)
+    return generator.generate, tokenizer, fmt, args.model
+
+
+def _eval(args: argparse.Namespace) -> int:
+    conversations = load_data(args.data)[: args.limit]
+    generate, tokenizer, fmt, answering = _generator(args)
+    with progress_bar(f"evaluating {answering} ({fmt.name})") as advance:
+        run = evaluate_into(
+            args.out,
+            conversations,
+            generate,
+            tokenizer,
+            fmt,
+            model=answering,
+            batch_size=args.batch_size,
+            progress=advance,
+        )
+    print(report_summary([run]))
+    print(f"records and results in {args.out}")
+    return EXIT_OK
+
+
+EVAL = Command(
+    "eval",
+    "evaluate a model, a training output or an OpenAI-compatible LLM on held-out data into a run directory",
+    "Render each example's prompt exactly as in training, generate, parse strictly and score. A training "
+    "output is evaluated with the format it was trained with (another is refused without --override). With "
+    "--api-base, an LLM answers the very prompt --model's format renders (prompt parity). Every example is "
+    "recorded as it completes; running the same command again resumes.",
+    _eval_arguments,
+    _eval,
+)
+
+
+def _run(spec: str) -> Run:
+    """``DIR`` or ``LABEL=DIR``."""
+    label, _, directory = spec.rpartition("=")
+    return load_run_dir(directory, label or None)
+
+
+def _compare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("baseline", metavar="BASELINE", help="run directory of the baseline (LABEL=DIR to name it)")
+    parser.add_argument("run", metavar="RUN", help="run directory compared with it (LABEL=DIR to name it)")
+    parser.add_argument(
+        "--require-better",
+        metavar="METRIC",
+        nargs="?",
+        const="accuracy",
+        default=None,
+        help="exit 1 unless RUN beats BASELINE on METRIC with an interval excluding zero (default metric: "
+        "argument exact match, else exact match)",
+    )
+
+
+def _compare(args: argparse.Namespace) -> int:
+    baseline, run = _run(args.baseline), _run(args.run)
+    print(report_summary([baseline, run]))
+    if args.require_better is None:
+        return EXIT_OK
+    rows = {row.metric: row for row in compare(baseline.result.metrics, run.result.metrics)}
+    wanted = [args.require_better] if args.require_better != "accuracy" else list(ACCURACY_METRICS)
+    metric = next((name for name in wanted if name in rows), None)
+    if metric is None:
+        return fail(f"no comparable metric among {wanted}; available: {sorted(rows)}", EXIT_INPUT)
+    row = rows[metric]
+    if row.difference > 0 and row.significant:
+        print(
+            f"{run.label} beats {baseline.label} on {metric}: {row.difference:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
+        )
+        return EXIT_OK
+    print(
+        f"{run.label} does not beat {baseline.label} on {metric} with an interval excluding zero: "
+        f"{row.difference:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
+    )
+    return EXIT_CHECK
+
+
+COMPARE = Command(
+    "compare",
+    "compare two runs example by example (paired bootstrap interval, McNemar test)",
+    "Pair the examples both runs scored and show, per metric, the difference with its 95 % paired-bootstrap "
+    "interval and the exact McNemar p-value. With --require-better, exit 1 unless RUN is significantly better.",
+    _compare_arguments,
+    _compare,
+)
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="+", metavar="RUN", help="run directories, baseline first (LABEL=DIR to name)")
+    parser.add_argument("--out", metavar="DIR", required=True, help="where report.md and report.html go")
+    parser.add_argument("--title", default="slmswap evaluation report", help="the report's title")
+
+
+def _report(args: argparse.Namespace) -> int:
+    runs = [_run(spec) for spec in args.runs]
+    paths = write_report(runs, Path(args.out), title=args.title)
+    print(report_summary(runs))
+    print(f"wrote {paths['markdown']} and {paths['html']}")
+    return EXIT_OK
+
+
+REPORT = Command(
+    "report",
+    "write a Markdown and HTML report of runs (intervals, paired comparisons, failures, worst examples)",
+    "Build the report from run directories alone: every metric with its 95 % interval, each run compared with "
+    "the first (the baseline), the breakdown of parse failures and the worst examples with their raw output.",
+    _report_arguments,
+    _report,
+)
+
+COMMANDS = (EVAL, COMPARE, REPORT)

@@ -1,0 +1,159 @@
+"""Checks on what training and evaluation produced: the trained format, held-out accuracy, sample outputs, and
+a baseline run on the very same prompts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from slmswap.doctor.result import CheckResult, Status, worst
+from slmswap.errors import ConfigError
+from slmswap.evaluate.report import Run, prompt_mismatches
+from slmswap.formats.base import ChatFormat
+from slmswap.train.manifest import Manifest
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+__all__ = ["ACCURACY_METRICS", "accuracy", "outcome_checks"]
+
+ACCURACY_METRICS = ("arguments_exact_match", "exact_match")
+"""The metric that stands for held-out task accuracy: argument exact match when the data has tool calls,
+else exact match."""
+
+
+def accuracy(run: Run) -> tuple[str, float] | None:
+    """A run's task accuracy (metric name, value), or ``None`` when it has neither accuracy metric."""
+    for name in ACCURACY_METRICS:
+        value = run.result.metrics.values.get(name)
+        if value is not None:
+            return name, value.value
+    return None
+
+
+def _trained_format(
+    manifest: Manifest | None,
+    fmt: ChatFormat | None,
+    tokenizer: PreTrainedTokenizerBase | None,
+    runs: Sequence[Run],
+) -> CheckResult:
+    check = "trained_format"
+    if manifest is None:
+        return CheckResult(check, Status.SKIP, "no training output directory given")
+    fix = "evaluate with the format the model was trained with (slmswap eval restores it from the manifest)"
+    problems = []
+    if fmt is not None and tokenizer is not None:
+        try:
+            manifest.check(fmt, tokenizer)
+        except ConfigError as exc:
+            problems.append(str(exc).split(". Evaluate")[0])
+    for run in runs:
+        result = run.result
+        if (result.format, result.format_version) != (manifest.format, manifest.format_version):
+            problems.append(
+                f"run {run.label!r} was evaluated with format {result.format!r} v{result.format_version}, but the "
+                f"model was trained with {manifest.format!r} v{manifest.format_version}"
+            )
+        if result.chat_template_sha256 not in (None, manifest.chat_template_sha256):
+            problems.append(f"run {run.label!r} rendered its prompts with another chat template than training")
+    if problems:
+        return CheckResult(check, Status.FAIL, problems[0], fix, tuple(problems[1:]))
+    compared = f" and {len(runs)} evaluation run(s)" if runs else ""
+    return CheckResult(
+        check, Status.PASS, f"trained with {manifest.format!r} v{manifest.format_version}; the setup{compared} agree"
+    )
+
+
+def _task_accuracy(runs: Sequence[Run]) -> CheckResult:
+    check = "task_accuracy"
+    if not runs:
+        return CheckResult(check, Status.SKIP, "no evaluation run given")
+    statuses, lines = [], []
+    for run in runs:
+        found = accuracy(run)
+        if found is None:
+            statuses.append(Status.WARN)
+            lines.append(f"{run.label}: no accuracy metric (exact_match, arguments_exact_match) in this run")
+            continue
+        name, value = found
+        statuses.append(Status.PASS if value > 0 else Status.FAIL)
+        lines.append(f"{run.label}: {name} = {value:.3f} on {run.result.examples} held-out examples")
+    status = worst(statuses)
+    fix = (
+        "a model scoring 0 learnt the wrong thing whatever its loss did: run the setup checks (fake role tokens, "
+        "untrained end-of-turn) and read the sample outputs"
+    )
+    return CheckResult(check, status, "; ".join(lines), fix if status is not Status.PASS else "")
+
+
+def _sample_outputs(runs: Sequence[Run], samples: int) -> CheckResult:
+    check = "sample_outputs"
+    if not runs:
+        return CheckResult(check, Status.SKIP, "no evaluation run given")
+    details = []
+    for run in runs:
+        for record in run.records[:samples]:
+            verdict = "ok" if record.ok else f"unparsed: {record.failure}"
+            output = record.raw_output if len(record.raw_output) <= 240 else record.raw_output[:240] + "…"
+            details.append(f"{run.label} #{record.id} ({verdict}): {output!r}")
+    return CheckResult(
+        check, Status.PASS, "read these raw outputs: metrics summarise, outputs show", details=tuple(details)
+    )
+
+
+def _baseline_parity(runs: Sequence[Run], baseline: Run | None) -> CheckResult:
+    check = "baseline_parity"
+    if baseline is None:
+        return CheckResult(
+            check,
+            Status.WARN,
+            "no baseline run: nothing says the small model is as good as what it replaces",
+            "evaluate the LLM (or the base model) on the same data with the same format (slmswap eval --api-base ...)",
+        )
+    if not runs:
+        return CheckResult(check, Status.SKIP, "a baseline but no run to compare it with")
+    fix = "evaluate both with the same data, format, system prompt and chat template"
+    for run in runs:
+        shared, differing = prompt_mismatches(baseline, run)
+        if not shared:
+            return CheckResult(check, Status.FAIL, f"{run.label!r} and the baseline share no example", fix)
+        if differing:
+            return CheckResult(
+                check,
+                Status.FAIL,
+                f"{len(differing)} of {shared} prompts differ between {baseline.label!r} and {run.label!r} "
+                "(format, system prompt or template)",
+                fix,
+                tuple(f"example {example_id}" for example_id in differing[:5]),
+            )
+        if baseline.result.system_prompt_source != run.result.system_prompt_source:
+            return CheckResult(
+                check,
+                Status.FAIL,
+                f"system prompts differ: {baseline.result.system_prompt_source!r} (baseline) vs "
+                f"{run.result.system_prompt_source!r}",
+                fix,
+            )
+    return CheckResult(
+        check,
+        Status.PASS,
+        f"baseline {baseline.label!r} was given the very same prompts as " + ", ".join(repr(run.label) for run in runs),
+    )
+
+
+def outcome_checks(
+    *,
+    manifest: Manifest | None,
+    fmt: ChatFormat | None,
+    tokenizer: PreTrainedTokenizerBase | None,
+    runs: Sequence[Run],
+    baseline: Run | None,
+    samples: int,
+) -> list[CheckResult]:
+    """The trained format against the evaluation's, accuracy > 0, sample outputs, and prompt parity."""
+    return [
+        _trained_format(manifest, fmt, tokenizer, runs),
+        _task_accuracy(runs),
+        _sample_outputs(runs, samples),
+        _baseline_parity(runs, baseline),
+    ]

@@ -1,0 +1,147 @@
+"""A training job as one YAML file describes it (what ``slmswap train CONFIG.yaml`` runs).
+
+The file mirrors the Python API one to one: its keys are :class:`~slmswap.train.Trainer`'s arguments
+(``train``, ``eval``, ``model``, ``format``, ``config``), with data given as file paths and ``config`` holding
+:class:`~slmswap.train.TrainConfig`'s fields::
+
+    model: smollm2-135m-instruct        # Trainer(model=...)
+    format: hermes                      # Trainer(format=...), options in format_options
+    train: data/train.jsonl             # Trainer(train=load_conversations("data/train.jsonl"))
+    eval: data/test.jsonl               # Trainer(eval=...)
+    config:                             # Trainer(config=TrainConfig(...))
+      max_steps: 60
+      learning_rate: 1.0e-3
+      output_dir: out/adapter
+
+Relative paths are read from the YAML file's directory. ``demo:train`` and ``demo:test`` name the bundled demo
+dataset's splits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+
+from slmswap.data import load_conversations
+from slmswap.errors import ConfigError
+from slmswap.formats.base import ChatFormat
+from slmswap.formats.registry import resolve_format
+from slmswap.models import DEFAULT_MODEL, load_tokenizer
+from slmswap.schema import Conversation
+from slmswap.train.config import TrainConfig
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from slmswap.train.trainer import Trainer
+
+__all__ = ["DEMO_PREFIX", "TrainJob", "load_data"]
+
+DEMO_PREFIX = "demo:"
+"""Data sources starting with this name a split of the bundled demo dataset (``demo:train``, ``demo:test``)."""
+
+
+def load_data(source: str | Path, *, base: Path | None = None) -> list[Conversation]:
+    """Conversations from a data file of any supported shape, or a bundled demo split (``demo:train``).
+
+    A relative path is read from ``base`` when given.
+    """
+    text = str(source)
+    if text.startswith(DEMO_PREFIX):
+        from slmswap.data.demo import load_demo_dataset
+
+        split = text[len(DEMO_PREFIX) :]
+        if split not in ("train", "test"):
+            raise ConfigError(f"{text!r}: the demo dataset has the splits 'demo:train' and 'demo:test'")
+        return load_demo_dataset("train" if split == "train" else "test")
+    path = Path(source)
+    if base is not None and not path.is_absolute():
+        path = base / path
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such data file")
+    return list(load_conversations(path))
+
+
+class TrainJob(BaseModel):
+    """What to train, on what, and how: :class:`~slmswap.train.Trainer`'s arguments as data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    train: str = Field(description="Training data: a file of any supported shape, or 'demo:train'.")
+    eval: str | None = Field(default=None, description="Held-out data scored with task metrics during training.")
+    model: str = Field(default=DEFAULT_MODEL, description="Model name, local path or hub id.")
+    format: str = Field(default="hermes", description="Chat format name (built-in or from a plugin).")
+    format_options: dict[str, JsonValue] = Field(default_factory=dict, description="Options of the format.")
+    chat_template: Path | None = Field(
+        default=None, description="A Jinja file that replaces the tokenizer's chat template (rarely wise)."
+    )
+    config: TrainConfig = Field(default_factory=TrainConfig, description="How to train.")
+    base: Path | None = Field(default=None, exclude=True, description="Directory relative paths are read from.")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> TrainJob:
+        """Read a job from YAML; errors name the file and the field. Relative paths are the file's neighbours."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of Trainer arguments, got {type(data).__name__}")
+        try:
+            job = cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"{path}: field '{field}': {first['msg']}") from exc
+        base = path.resolve().parent
+        config = job.config
+        if not config.output_dir.is_absolute():
+            config = config.model_copy(update={"output_dir": base / config.output_dir})
+        template = job.chat_template
+        if template is not None and not template.is_absolute():
+            template = base / template
+        return job.model_copy(update={"base": base, "config": config, "chat_template": template})
+
+    def to_yaml(self) -> str:
+        """The job as YAML (what :meth:`from_yaml` reads back)."""
+        return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
+
+    def load_tokenizer(self) -> PreTrainedTokenizerBase:
+        """The model's tokenizer, with ``chat_template`` in place of its own when one is given."""
+        tokenizer = load_tokenizer(self.model)
+        if self.chat_template is not None:
+            try:
+                tokenizer.chat_template = self.chat_template.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"chat_template: cannot read {self.chat_template}: {exc}") from exc
+        return tokenizer
+
+    def load_format(self, tokenizer: PreTrainedTokenizerBase) -> ChatFormat:
+        """The chat format with its options (the native format reads the tokenizer)."""
+        return resolve_format(self.format, tokenizer=tokenizer, **self.format_options)
+
+    def load_train(self) -> list[Conversation]:
+        """The training conversations."""
+        return load_data(self.train, base=self.base)
+
+    def load_eval(self) -> list[Conversation]:
+        """The held-out conversations (none when ``eval`` is not set)."""
+        return load_data(self.eval, base=self.base) if self.eval else []
+
+    def trainer(self) -> Trainer:
+        """The :class:`~slmswap.train.Trainer` this job describes (data loaded, everything checked)."""
+        from slmswap.train.trainer import Trainer
+
+        tokenizer = self.load_tokenizer()
+        return Trainer(
+            self.load_train(),
+            self.load_eval(),
+            model=self.model,
+            tokenizer=tokenizer,
+            format=self.load_format(tokenizer),
+            config=self.config,
+        )

@@ -1,0 +1,102 @@
+"""The commands end to end on the real default model: ``slmswap demo`` (small), then ``eval`` of its adapter
+with another format (refused, then overridden and caught by the doctor), ``compare``, ``report`` and ``train``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.cli import slmswap
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, tokenizer: object) -> Path:
+    """A small demo run (the README's main job with smaller sizes)."""
+    out = tmp_path_factory.mktemp("demo")
+    result = slmswap("demo", "--quick", "--out", out)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode in (0, 1), result.stderr  # 1: the doctor failed (asserted on below)
+    (out / "stdout.txt").write_text(result.stdout, encoding="utf-8")
+    return out
+
+
+def test_demo_writes_every_artefact_and_says_where_it_is(demo: Path) -> None:
+    stdout = (demo / "stdout.txt").read_text(encoding="utf-8")
+    for stage in range(1, 7):
+        assert f"[{stage}/6 ·" in stdout
+    for path in ("train.yaml", "adapter/slmswap.json", "adapter/adapter_model.safetensors", "report/report.html"):
+        assert (demo / path).is_file(), path
+    for run in ("base", "tuned"):
+        results = json.loads((demo / "runs" / run / "results.json").read_text(encoding="utf-8"))
+        assert results["examples"] == 12
+        assert results["format"] == "hermes"
+    report = (demo / "report" / "report.md").read_text(encoding="utf-8")
+    assert "## tuned vs base (paired)" in report
+    assert "checked prompt by prompt" in report
+    manifest = json.loads((demo / "adapter" / "slmswap.json").read_text(encoding="utf-8"))
+    assert manifest["format"] == "hermes"
+    assert manifest["config"]["max_steps"] == 8
+
+
+def test_the_doctor_passes_on_the_demo_outcome(demo: Path) -> None:
+    result = slmswap(
+        "doctor", "--output", demo / "adapter", "--run", demo / "runs" / "tuned", "--baseline", demo / "runs" / "base"
+    )
+    assert "[PASS] trained_format:" in result.stdout
+    assert "[PASS] baseline_parity:" in result.stdout
+    assert "tuned #demo-test-000" in result.stdout  # sample outputs shown for a human to read
+
+
+def test_another_format_is_refused_then_caught_by_the_doctor(demo: Path, tmp_path: Path) -> None:
+    adapter = demo / "adapter"
+    refused = slmswap("eval", "demo:test", "--model", adapter, "--format", "xml", "--out", tmp_path / "xml")
+    assert refused.returncode == 2
+    assert "trained with another setup: format 'xml'" in refused.stderr
+    assert not (tmp_path / "xml").exists()
+
+    forced = slmswap(
+        "eval", "demo:test", "--model", adapter, "--format", "xml", "--override", "--limit", "3",
+        "--max-new-tokens", "16", "--out", tmp_path / "xml",
+    )  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
+    doctor = slmswap("doctor", "--output", adapter, "--run", tmp_path / "xml", "--baseline", demo / "runs" / "base")
+    assert doctor.returncode == 1
+    assert "[FAIL] trained_format: run 'xml' was evaluated with format 'xml'" in doctor.stdout
+    assert "[FAIL] baseline_parity: 3 of 3 prompts differ" in doctor.stdout
+
+
+def test_compare_and_report_from_run_directories(demo: Path, tmp_path: Path) -> None:
+    runs = demo / "runs"
+    compared = slmswap("compare", f"base={runs / 'base'}", f"tuned={runs / 'tuned'}")
+    assert compared.returncode == 0
+    assert "| tool_name_match |" in compared.stdout
+    report = slmswap("report", runs / "base", runs / "tuned", "--out", tmp_path / "report", "--title", "T")
+    assert report.returncode == 0
+    assert (tmp_path / "report" / "report.md").read_text(encoding="utf-8").startswith("# T\n")
+    same = slmswap("compare", runs / "base", runs / "base", "--require-better")
+    assert same.returncode == 1
+    assert "does not beat" in same.stdout
+
+
+def test_train_runs_a_yaml_job(tmp_path: Path, tokenizer: object) -> None:
+    job = tmp_path / "job.yaml"
+    job.write_text("train: demo:train\nconfig:\n  max_steps: 2\n  batch_size: 2\n  output_dir: out\n", encoding="utf-8")
+    result = slmswap("train", job)
+    assert result.returncode == 0, result.stderr
+    assert "doctor: ok" in result.stdout
+    manifest = json.loads((tmp_path / "out" / "slmswap.json").read_text(encoding="utf-8"))  # relative to the YAML
+    assert (manifest["format"], manifest["config"]["max_steps"]) == ("hermes", 2)
+    assert manifest["data"]["train"]["kept"] == 320
+
+
+def test_train_refuses_a_setup_the_doctor_fails(tmp_path: Path) -> None:
+    job = tmp_path / "job.yaml"
+    job.write_text("train: demo:train\nconfig:\n  max_length: 400\n  output_dir: out\n", encoding="utf-8")
+    result = slmswap("train", job)
+    assert result.returncode == 1
+    assert "[FAIL] truncation:" in result.stdout
+    assert not (tmp_path / "out").exists()
