@@ -14,31 +14,33 @@ fine-tune, tuned evaluation, and a report comparing the two with confidence inte
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from slmswap.data.demo import load_demo_dataset
+from slmswap.data.demo import DemoSplit, demo_dataset_text
 from slmswap.doctor import DoctorReport, diagnose
+from slmswap.errors import CheckError
 from slmswap.evaluate.generation import TransformersGenerator
 from slmswap.evaluate.report import Run, report_summary, write_report
 from slmswap.evaluate.rundir import evaluate_into
-from slmswap.formats.registry import resolve_format
-from slmswap.models import DEFAULT_MODEL, load_model, load_tokenizer
-from slmswap.templates.tokenize import TokenizeOptions
+from slmswap.evaluate.runner import write_atomically
+from slmswap.models import DEFAULT_MODEL, load_model
 from slmswap.train.config import TrainConfig
 from slmswap.train.job import TrainJob
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["DemoOptions", "DemoOutcome", "run_demo"]
+__all__ = ["DemoOptions", "DemoOutcome", "Progress", "run_demo", "write_job"]
 
-Progress = Callable[[str], Callable[[int, int], None] | None]
-"""Given a description, returns a ``(done, total)`` callback for that stage's progress (or ``None``)."""
+Progress = Callable[[str], AbstractContextManager[Callable[[int, int], None] | None]]
+"""Given a stage's description, a context (e.g. a progress bar) yielding its ``(done, total)`` callback."""
 
 
 class DemoOptions(BaseModel):
@@ -48,11 +50,11 @@ class DemoOptions(BaseModel):
 
     out: Path = Field(default=Path("slmswap-demo"), description="Directory everything is written to.")
     format: str = Field(default="hermes", description="Chat format to train and evaluate with.")
-    steps: int = Field(default=40, gt=0, description="LoRA optimizer steps.")
-    batch_size: int = Field(default=8, gt=0, description="Training examples per step.")
+    steps: int = Field(default=24, gt=0, description="LoRA optimizer steps.")
+    batch_size: int = Field(default=4, gt=0, description="Training examples per step.")
     learning_rate: float = Field(default=1e-3, gt=0, description="Peak learning rate.")
     train_examples: int | None = Field(default=None, gt=0, description="Use only the first N training examples.")
-    test_examples: int = Field(default=60, gt=0, description="Held-out examples evaluated before and after.")
+    test_examples: int = Field(default=40, gt=0, description="Held-out examples evaluated before and after.")
     max_new_tokens: int = Field(default=96, gt=0, description="Longest generated answer.")
     seed: int = Field(default=42, description="Training seed.")
 
@@ -63,11 +65,51 @@ class DemoOutcome(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     out: Path
+    """The directory everything was written to."""
     report: dict[str, Path]
+    """The report's paths: ``markdown`` and ``html``."""
     base: Run
+    """The base model's evaluation."""
     tuned: Run
+    """The fine-tuned model's evaluation."""
     doctor: DoctorReport
+    """The doctor's verdict on the outcome."""
     seconds: float
+    """Wall time."""
+
+
+def write_job(options: DemoOptions) -> Path:
+    """Write the demo's training job (``train.yaml``, and the data slices it names when the options take only
+    part of a split) into ``options.out``; return the job file's path. Paths in it are relative to it."""
+    out = options.out
+    out.mkdir(parents=True, exist_ok=True)
+    sources = {}
+    limits: dict[DemoSplit, int | None] = {"train": options.train_examples, "test": options.test_examples}
+    for split, limit in limits.items():
+        lines = demo_dataset_text(split).splitlines(keepends=True)
+        if limit is None or limit >= len(lines):
+            sources[split] = f"demo:{split}"
+            continue
+        write_atomically(out / "data" / f"{split}.jsonl", "".join(lines[:limit]))
+        sources[split] = f"data/{split}.jsonl"
+    job = TrainJob(
+        train=sources["train"],
+        eval=sources["test"],
+        format=options.format,
+        config=TrainConfig(
+            output_dir=Path("adapter"),
+            max_steps=options.steps,
+            batch_size=options.batch_size,
+            learning_rate=options.learning_rate,
+            logging_steps=5,
+            eval_examples=8,
+            eval_max_new_tokens=options.max_new_tokens,
+            seed=options.seed,
+        ),
+    )
+    path = out / "train.yaml"
+    write_atomically(path, job.to_yaml())
+    return path
 
 
 def run_demo(
@@ -76,7 +118,10 @@ def run_demo(
     say: Callable[[str], None] | None = None,
     progress: Progress | None = None,
 ) -> DemoOutcome:
-    """Run the demo; ``say`` receives where it is, ``progress`` gives evaluation progress bars."""
+    """Run the demo; ``say`` receives where it is, ``progress`` gives evaluation progress bars.
+
+    Raises :class:`~slmswap.errors.CheckError` when the setup checks fail (nothing is trained then).
+    """
     options = options or DemoOptions()
     say = say or _print
     started = time.perf_counter()
@@ -87,52 +132,37 @@ def run_demo(
 
     def evaluate(model: Any, tokenizer: PreTrainedTokenizerBase, label: str) -> Run:
         generator = TransformersGenerator(model, tokenizer, max_new_tokens=options.max_new_tokens)
-        callback = progress(f"evaluating {label}") if progress else None
         directory = out / "runs" / label
-        return evaluate_into(directory, test, generator.generate, tokenizer, fmt, model=label, progress=callback)
+        shutil.rmtree(directory, ignore_errors=True)  # answers of an earlier demo's model must not be reused
+        with (progress or _no_progress)(f"evaluating {label}") as advance:
+            return evaluate_into(directory, test, generator.generate, tokenizer, fmt, model=label, progress=advance)
 
     stage(1, f"loading {DEFAULT_MODEL} and the bundled demo data")
-    tokenizer = load_tokenizer()
-    fmt = resolve_format(options.format, tokenizer=tokenizer)
-    train = load_demo_dataset("train")[: options.train_examples]
-    test = load_demo_dataset("test")[: options.test_examples]
+    job_file = write_job(options)
+    job = TrainJob.from_yaml(job_file)
+    tokenizer = job.load_tokenizer()
+    fmt = job.load_format(tokenizer)
+    train, test = job.load_train(), job.load_eval()
     say(f"    {len(train)} training and {len(test)} held-out conversations; format {fmt.name!r}")
 
     stage(2, "doctor: checking the setup before any work")
-    preflight = diagnose(tokenizer=tokenizer, fmt=fmt, conversations=train, options=TokenizeOptions())
+    preflight = diagnose(tokenizer=tokenizer, fmt=fmt, conversations=train, options=job.config.tokenize_options())
     say(_indent(preflight.render()))
     if not preflight.ok:
-        raise RuntimeError("the setup checks failed; see above")
+        raise CheckError("the setup checks failed (see above): nothing was trained")
 
     stage(3, f"evaluating the base model on {len(test)} held-out examples")
-    base_model: Any = load_model()
+    base_model: Any = load_model(job.model)
     base = evaluate(base_model.eval(), tokenizer, "base")
     say(_indent(_headline(base)))
 
-    adapter = out / "adapter"
-    job = TrainJob(
-        train="demo:train",
-        eval="demo:test",
-        format=options.format,
-        config=TrainConfig(
-            output_dir=adapter,
-            max_steps=options.steps,
-            batch_size=options.batch_size,
-            learning_rate=options.learning_rate,
-            logging_steps=5,
-            eval_examples=8,
-            eval_max_new_tokens=options.max_new_tokens,
-            seed=options.seed,
-        ),
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "train.yaml").write_text(job.to_yaml(), encoding="utf-8")
-    stage(4, f"fine-tuning with LoRA: {options.steps} steps of {options.batch_size} (job in {out / 'train.yaml'})")
-    from slmswap.train.trainer import Trainer, load_trained
+    stage(4, f"fine-tuning with LoRA: {options.steps} steps of {options.batch_size} (the job: {job_file})")
+    from slmswap.train.trainer import load_trained
 
-    Trainer(train, test, tokenizer=tokenizer, model=load_model(), format=fmt, config=job.config).train()
+    job.trainer(tokenizer=tokenizer, train=train).train()
 
     stage(5, "evaluating the fine-tuned model (its format restored from the adapter's manifest)")
+    adapter = job.config.output_dir
     model, tuned_tokenizer, _, _ = load_trained(adapter)
     tuned = evaluate(model, tuned_tokenizer, "tuned")
     say(_indent(_headline(tuned)))
@@ -145,6 +175,10 @@ def run_demo(
     seconds = time.perf_counter() - started
     say(f"done in {seconds / 60:.1f} min: open {paths['html']} (or {paths['markdown']})")
     return DemoOutcome(out=out, report=dict(paths), base=base, tuned=tuned, doctor=doctor, seconds=seconds)
+
+
+def _no_progress(description: str) -> AbstractContextManager[None]:
+    return nullcontext()
 
 
 def _print(text: str) -> None:

@@ -7,7 +7,8 @@
     ├── FormatError      a chat format cannot express the data, or the format registry is misused
     ├── TemplateError    a chat template misbehaves (drops tools, not prefix-preserving, ...)
     ├── ConfigError      a configuration value is invalid
-    └── ModelError       a model or tokenizer cannot be resolved or loaded
+    ├── ModelError       a model or tokenizer cannot be resolved or loaded
+    └── CheckError      the doctor found a failure that stops the work (its report says which)
 
 Messages say what was wrong, where, and how to fix it.
 """
@@ -15,6 +16,7 @@ Messages say what was wrong, where, and how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "CheckError",
     "ConfigError",
     "DataError",
     "FormatError",
@@ -96,3 +98,7 @@ class ConfigError(SlmswapError):
 
 class ModelError(SlmswapError):
     """A model or tokenizer cannot be resolved or loaded."""
+
+
+class CheckError(SlmswapError):
+    """A doctor check failed, and the work it guards (training, the demo) was not done."""

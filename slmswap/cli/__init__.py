@@ -11,16 +11,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
+from slmswap._files import field_error
 from slmswap._version import __version__
-from slmswap.cli._common import EXIT_INPUT, fail
+from slmswap.cli._common import EXIT_CHECK, EXIT_INPUT, fail
 from slmswap.cli._demo import DEMO
 from slmswap.cli._doctor import DOCTOR
 from slmswap.cli._eval import COMMANDS as EVALUATION_COMMANDS
 from slmswap.cli._inspect import FORMATS, INSPECT
 from slmswap.cli._train import TRAIN
-from slmswap.errors import SlmswapError
+from slmswap.errors import CheckError, SlmswapError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "console_main", "main"]
 
 _COMMANDS = (FORMATS, INSPECT, DOCTOR, TRAIN, *EVALUATION_COMMANDS, DEMO)
 
@@ -46,8 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.handler(args)
+    except CheckError as exc:
+        return fail(str(exc), EXIT_CHECK)
     except SlmswapError as exc:
         return fail(str(exc), EXIT_INPUT)
+    except ValidationError as exc:  # an option the typed configuration refuses (e.g. a count of 0)
+        return fail(str(field_error("options", exc)).removeprefix("options: "), EXIT_INPUT)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
         return fail(f"{exc.filename}: {exc.strerror}", EXIT_INPUT)
     except KeyboardInterrupt:

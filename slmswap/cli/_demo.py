@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from slmswap.cli._common import EXIT_CHECK, EXIT_OK, Command, progress_bar
 
-_QUICK = {"steps": 8, "train_examples": 64, "test_examples": 12, "max_new_tokens": 64}
+_QUICK = {"steps": 4, "train_examples": 64, "test_examples": 8, "max_new_tokens": 64}
 """``--quick``: a smoke run (a minute or two), too short for the fine-tune to beat the base model reliably."""
 
 
@@ -34,16 +32,6 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@contextmanager
-def _progress_bars() -> Iterator[Callable[[str], Callable[[int, int], None]]]:
-    with ExitStack() as stack:
-
-        def bar(description: str) -> Callable[[int, int], None]:
-            return stack.enter_context(progress_bar(description))
-
-        yield bar
-
-
 def _demo(args: argparse.Namespace) -> int:
     from slmswap.demo import DemoOptions, run_demo
 
@@ -58,8 +46,7 @@ def _demo(args: argparse.Namespace) -> int:
     options = DemoOptions(
         out=args.out, format=args.format, batch_size=args.batch_size, learning_rate=args.learning_rate, **sizes
     )
-    with _progress_bars() as bars:
-        outcome = run_demo(options, progress=bars)
+    outcome = run_demo(options, progress=progress_bar)
     return EXIT_OK if outcome.doctor.ok else EXIT_CHECK
 
 

@@ -7,7 +7,7 @@ import json
 
 from slmswap.cli._common import EXIT_CHECK, EXIT_OK, Command
 from slmswap.doctor import diagnose
-from slmswap.templates.tokenize import TokenizeOptions
+from slmswap.errors import ConfigError
 from slmswap.train.job import TrainJob
 
 
@@ -18,24 +18,23 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from slmswap.train.trainer import Trainer
-
     job = TrainJob.from_yaml(args.config)
+    output = job.config.output_dir
+    if args.resume and not any(output.glob("checkpoint-*")):
+        raise ConfigError(f"{args.config}: --resume, but {output} holds no checkpoint to resume from")
     tokenizer = job.load_tokenizer()
-    fmt = job.load_format(tokenizer)
-    train, held_out = job.load_train(), job.load_eval()
-    options = TokenizeOptions(
-        turns=job.config.turns, max_length=job.config.max_length, train_tool_results=job.config.train_tool_results
+    train = job.load_train()
+    preflight = diagnose(
+        tokenizer=tokenizer, fmt=job.load_format(tokenizer), conversations=train, options=job.config.tokenize_options()
     )
-    preflight = diagnose(tokenizer=tokenizer, fmt=fmt, conversations=train, options=options)
     print(preflight.render())
     if not preflight.ok and not args.force:
         print("not training: fix the failed checks above (or pass --force)")
         return EXIT_CHECK
-    trainer = Trainer(train, held_out, model=job.model, tokenizer=tokenizer, format=fmt, config=job.config)
+    trainer = job.trainer(tokenizer=tokenizer, train=train)
     print(f"data: {trainer.prepared.stats.summary()}")
     outcome = trainer.train(resume_from_checkpoint=True if args.resume else None)
-    print(f"saved to {outcome.output_dir} (format {fmt.name!r}; manifest slmswap.json)")
+    print(f"saved to {outcome.output_dir} (format {trainer.format.name!r}; manifest slmswap.json)")
     if outcome.history:
         print("held-out task metrics: " + json.dumps(outcome.history[-1]))
     return EXIT_OK
@@ -47,7 +46,8 @@ TRAIN = Command(
     "Train as the YAML file describes. Its keys are the Trainer's arguments: train, eval, model, format "
     "(format_options), config (TrainConfig fields, e.g. max_steps, learning_rate, output_dir), and optionally "
     "chat_template. Relative paths are read from the YAML file's directory; demo:train and demo:test name the "
-    "bundled demo dataset.\n\nExample:\n\n"
+    "bundled demo dataset. The doctor's setup checks run first: a failing setup is not trained (exit 1).\n\n"
+    "Example:\n\n"
     "  model: smollm2-135m-instruct\n  format: hermes\n  train: demo:train\n  eval: demo:test\n"
     "  config:\n    max_steps: 60\n    learning_rate: 1.0e-3\n    output_dir: out/adapter\n",
     _arguments,

@@ -40,7 +40,8 @@ def diagnose(
     baseline: Run | None = None,
     samples: int = 3,
 ) -> DoctorReport:
-    """Run every check the inputs allow; a check whose inputs are missing is reported as skipped.
+    """Run every check the inputs allow: the setup checks when a tokenizer and a format are given, the outcome
+    checks when an output directory or runs are; a check whose inputs are missing is reported as skipped.
 
     Args:
         tokenizer: The model's tokenizer (setup checks need it and ``fmt``).
@@ -57,8 +58,11 @@ def diagnose(
         results.extend(setup_checks(tokenizer, fmt, conversations, options or TokenizeOptions()))
     else:
         results.append(CheckResult("setup", Status.SKIP, "no tokenizer and format given"))
-    manifest = Manifest.load(Path(output_dir)) if output_dir is not None else None
-    results.extend(
-        outcome_checks(manifest=manifest, fmt=fmt, tokenizer=tokenizer, runs=runs, baseline=baseline, samples=samples)
-    )
+    if output_dir is not None or runs or baseline is not None:
+        manifest = Manifest.load(Path(output_dir)) if output_dir is not None else None
+        results.extend(
+            outcome_checks(
+                manifest=manifest, fmt=fmt, tokenizer=tokenizer, runs=runs, baseline=baseline, samples=samples
+            )
+        )
     return DoctorReport(tuple(results))

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from slmswap.doctor.result import CheckResult, Status, worst
-from slmswap.errors import ConfigError
 from slmswap.evaluate.report import Run, prompt_mismatches
 from slmswap.formats.base import ChatFormat
 from slmswap.train.manifest import Manifest
@@ -41,13 +40,13 @@ def _trained_format(
     if manifest is None:
         return CheckResult(check, Status.SKIP, "no training output directory given")
     fix = "evaluate with the format the model was trained with (slmswap eval restores it from the manifest)"
-    problems = []
+    problems: list[str] = []
     if fmt is not None and tokenizer is not None:
-        try:
-            manifest.check(fmt, tokenizer)
-        except ConfigError as exc:
-            problems.append(str(exc).split(". Evaluate")[0])
+        problems.extend(f"the setup checked here differs: {problem}" for problem in manifest.mismatches(fmt, tokenizer))
+    unknown = [run.label for run in runs if not run.has_results]
     for run in runs:
+        if not run.has_results:
+            continue  # an interrupted run: its records do not say which format rendered them
         result = run.result
         if (result.format, result.format_version) != (manifest.format, manifest.format_version):
             problems.append(
@@ -58,6 +57,13 @@ def _trained_format(
             problems.append(f"run {run.label!r} rendered its prompts with another chat template than training")
     if problems:
         return CheckResult(check, Status.FAIL, problems[0], fix, tuple(problems[1:]))
+    if unknown:
+        return CheckResult(
+            check,
+            Status.WARN,
+            f"run(s) {', '.join(map(repr, unknown))} have no results.json (interrupted?): their format is unknown",
+            "finish the evaluation (running it again resumes) so its results file records the format",
+        )
     compared = f" and {len(runs)} evaluation run(s)" if runs else ""
     return CheckResult(
         check, Status.PASS, f"trained with {manifest.format!r} v{manifest.format_version}; the setup{compared} agree"
@@ -126,7 +132,8 @@ def _baseline_parity(runs: Sequence[Run], baseline: Run | None) -> CheckResult:
                 fix,
                 tuple(f"example {example_id}" for example_id in differing[:5]),
             )
-        if baseline.result.system_prompt_source != run.result.system_prompt_source:
+        both = baseline.has_results and run.has_results
+        if both and baseline.result.system_prompt_source != run.result.system_prompt_source:
             return CheckResult(
                 check,
                 Status.FAIL,

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from slmswap._files import read_json_model
 from slmswap.evaluate.runner import EvalRecord, EvaluationResult, read_records, write_atomically
 from slmswap.metrics import Comparison, MetricsReport, MetricValue, compare, default_metrics, mean_value
 
@@ -38,6 +39,8 @@ class Run:
     label: str
     result: EvaluationResult
     records: list[EvalRecord]
+    has_results: bool = True
+    """Whether the results file was read (without it, the format and system prompt are unknown)."""
 
 
 def load_run(label: str, records: Path, results: Path | None = None) -> Run:
@@ -48,7 +51,7 @@ def load_run(label: str, records: Path, results: Path | None = None) -> Run:
     """
     kept = list({record.id: record for record in read_records(records)}.values())  # the latest record per id
     if results is not None:
-        return Run(label, EvaluationResult.model_validate_json(results.read_text(encoding="utf-8")), kept)
+        return Run(label, read_json_model(EvaluationResult, results), kept)
     values: dict[str, MetricValue] = {}
     names = list(dict.fromkeys(name for record in kept for name in record.scores))
     for name in names:
@@ -68,7 +71,7 @@ def load_run(label: str, records: Path, results: Path | None = None) -> Run:
         skipped={},
         metrics=report,
     )
-    return Run(label, result, kept)
+    return Run(label, result, kept, has_results=False)
 
 
 def _comparisons(runs: list[Run]) -> dict[str, list[Comparison]]:
@@ -108,7 +111,9 @@ def _parity(runs: list[Run]) -> str:
     problems = []
     for run in runs[1:]:
         shared, differing = prompt_mismatches(runs[0], run)
-        if differing or not shared:
+        if not shared:
+            problems.append(f"{run.label} shares no example with {runs[0].label}")
+        elif differing:
             problems.append(f"{run.label}: {len(differing)} of {shared} shared prompts differ from {runs[0].label}")
     if problems:
         return f"**Prompt parity broken**: {'; '.join(problems)}. First run: {where}."

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from slmswap.errors import FormatError
+from slmswap.errors import ConfigError, DataError, FormatError
 from slmswap.evaluate.generation import Generation, Prompt
 from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
 from slmswap.metrics import Metric, MetricsReport, ScoredExample, default_metrics, issues, score_examples
@@ -52,6 +52,8 @@ class EvalRecord(BaseModel):
     issues: list[str]
     seconds: float
     tokens: int
+    model: str | None = None
+    """What answered (as :func:`evaluate` was told), so a records file is never resumed with another model."""
 
 
 class EvaluationResult(BaseModel):
@@ -152,9 +154,19 @@ def evaluate(
         items.append((example_id, _prompt_hash(fmt, text), rendered, conversation, conversation.messages[last]))
     ids = [item[0] for item in items]
     if len(set(ids)) != len(ids):
-        raise ValueError("conversation ids must be unique to evaluate (they key the records file)")
+        repeated = sorted({example_id for example_id in ids if ids.count(example_id) > 1})[:3]
+        raise DataError(
+            f"conversation ids repeat ({', '.join(map(repr, repeated))}): they key the records file",
+            hint="give every conversation a unique id",
+        )
     wanted = {(item[0], item[1]) for item in items}
     existing = read_records(records)
+    others = sorted({r.model for r in existing if r.model is not None and model is not None and r.model != model})
+    if others:
+        raise ConfigError(
+            f"{records} holds answers of {others[0]!r}, not {model!r}: resuming would mix two models' answers; "
+            "evaluate into another records file (or run directory), or delete this one"
+        )
     _repair(records, existing)
     done = {(r.id, r.prompt_hash): r for r in existing if (r.id, r.prompt_hash) in wanted}
     reused = len(done)
@@ -169,7 +181,7 @@ def evaluate(
             for (example_id, prompt_hash, _, conversation, reference), generation in zip(
                 batch, generations, strict=True
             ):
-                record = _record(example_id, prompt_hash, conversation, reference, generation, fmt, metrics)
+                record = _record(example_id, prompt_hash, conversation, reference, generation, fmt, metrics, model)
                 done[(example_id, prompt_hash)] = record
                 stream.write(record.model_dump_json() + "\n")
             stream.flush()
@@ -214,6 +226,7 @@ def _record(
     generation: Generation,
     fmt: ChatFormat,
     metrics: Sequence[Metric] | None,
+    model: str | None,
 ) -> EvalRecord:
     text = generation.text
     if generation.tool_calls:
@@ -236,4 +249,5 @@ def _record(
         issues=issues(example),
         seconds=generation.seconds,
         tokens=generation.tokens,
+        model=model,
     )

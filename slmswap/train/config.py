@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from slmswap.errors import ConfigError
+from slmswap._files import read_yaml_mapping, validate
 from slmswap.templates.spans import TurnSelection
+from slmswap.templates.tokenize import TokenizeOptions
 
 __all__ = ["TrainConfig"]
 
@@ -64,17 +64,12 @@ class TrainConfig(BaseModel):
     sft: dict[str, Any] = Field(default_factory=dict, description="Further trl.SFTConfig fields, passed as given.")
     peft: dict[str, Any] = Field(default_factory=dict, description="Further peft.LoraConfig fields, passed as given.")
 
+    def tokenize_options(self) -> TokenizeOptions:
+        """How the training data is tokenized under this configuration."""
+        return TokenizeOptions(turns=self.turns, max_length=self.max_length, train_tool_results=self.train_tool_results)
+
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrainConfig:
         """Load from a YAML file; errors name the file and the field."""
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read YAML: {exc}") from exc
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"{path}: field '{field}': {first['msg']}") from exc
+        return validate(cls, read_yaml_mapping(path, "TrainConfig fields"), path)

@@ -19,12 +19,14 @@ dataset's splits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from slmswap._files import read_yaml_mapping, validate
 from slmswap.data import load_conversations
 from slmswap.errors import ConfigError
 from slmswap.formats.base import ChatFormat
@@ -85,18 +87,7 @@ class TrainJob(BaseModel):
     def from_yaml(cls, path: str | Path) -> TrainJob:
         """Read a job from YAML; errors name the file and the field. Relative paths are the file's neighbours."""
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read YAML: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of Trainer arguments, got {type(data).__name__}")
-        try:
-            job = cls.model_validate(data)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"{path}: field '{field}': {first['msg']}") from exc
+        job = validate(cls, read_yaml_mapping(path, "Trainer arguments"), path)
         base = path.resolve().parent
         config = job.config
         if not config.output_dir.is_absolute():
@@ -132,13 +123,16 @@ class TrainJob(BaseModel):
         """The held-out conversations (none when ``eval`` is not set)."""
         return load_data(self.eval, base=self.base) if self.eval else []
 
-    def trainer(self) -> Trainer:
-        """The :class:`~slmswap.train.Trainer` this job describes (data loaded, everything checked)."""
+    def trainer(
+        self, *, tokenizer: PreTrainedTokenizerBase | None = None, train: Sequence[Conversation] | None = None
+    ) -> Trainer:
+        """The :class:`~slmswap.train.Trainer` this job describes (data loaded, everything checked); a tokenizer
+        or training data already loaded from this job can be handed over instead of being loaded again."""
         from slmswap.train.trainer import Trainer
 
-        tokenizer = self.load_tokenizer()
+        tokenizer = tokenizer or self.load_tokenizer()
         return Trainer(
-            self.load_train(),
+            train if train is not None else self.load_train(),
             self.load_eval(),
             model=self.model,
             tokenizer=tokenizer,

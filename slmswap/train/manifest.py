@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
+from slmswap._files import read_json_model
 from slmswap.errors import ConfigError
 from slmswap.evaluate.runner import write_atomically
 from slmswap.formats.base import ChatFormat
@@ -89,7 +90,7 @@ class Manifest(BaseModel):
         path = directory / MANIFEST_NAME
         if not path.is_file():
             raise ConfigError(f"{directory} holds no {MANIFEST_NAME}: it is not a slmswap training output")
-        return cls.model_validate_json(path.read_text(encoding="utf-8"))
+        return read_json_model(cls, path)
 
     def trained_format(self, tokenizer: PreTrainedTokenizerBase) -> ChatFormat:
         """The format this model was trained with, rebuilt with its options (``native`` reads ``tokenizer``)."""
@@ -98,8 +99,8 @@ class Manifest(BaseModel):
             options.pop("parser", None)  # derived from the tokenizer, not an option
         return resolve_format(self.format, tokenizer=tokenizer, **options)
 
-    def check(self, fmt: ChatFormat, tokenizer: PreTrainedTokenizerBase, *, override: bool = False) -> None:
-        """Refuse to evaluate with another format or template than the one trained, unless ``override``."""
+    def mismatches(self, fmt: ChatFormat, tokenizer: PreTrainedTokenizerBase) -> list[str]:
+        """How evaluating with ``fmt`` on ``tokenizer``'s template differs from training (empty: it does not)."""
         problems = []
         if (fmt.name, fmt.version) != (self.format, self.format_version):
             problems.append(f"format {fmt.name!r} v{fmt.version} (trained: {self.format!r} v{self.format_version})")
@@ -107,6 +108,11 @@ class Manifest(BaseModel):
             problems.append(f"format options {fmt.options()} (trained: {self.format_options})")
         if template_sha256(tokenizer) != self.chat_template_sha256:
             problems.append("a different chat template")
+        return problems
+
+    def check(self, fmt: ChatFormat, tokenizer: PreTrainedTokenizerBase, *, override: bool = False) -> None:
+        """Refuse to evaluate with another format or template than the one trained, unless ``override``."""
+        problems = self.mismatches(fmt, tokenizer)
         if problems and not override:
             raise ConfigError(
                 "this model was trained with another setup: "

@@ -14,7 +14,7 @@ from slmswap.formats.base import ChatFormat
 from slmswap.formats.registry import resolve_format
 from slmswap.models import DEFAULT_MODEL, load_model, load_tokenizer
 from slmswap.schema import Conversation
-from slmswap.templates import PreparationStats, TokenizeOptions, prepare_dataset
+from slmswap.templates import PreparationStats, prepare_dataset
 from slmswap.train.callback import TaskMetricsCallback
 from slmswap.train.config import TrainConfig
 from slmswap.train.manifest import Manifest
@@ -73,11 +73,7 @@ class Trainer:
             tokenizer = load_tokenizer(model)
         self.tokenizer = tokenizer
         self.format = resolve_format(format, tokenizer=tokenizer)
-        options = TokenizeOptions(
-            turns=self.config.turns,
-            max_length=self.config.max_length,
-            train_tool_results=self.config.train_tool_results,
-        )
+        options = self.config.tokenize_options()
         self.prepared = prepare_dataset(train, tokenizer, self.format, options, num_proc=self.config.num_proc)
         _require_kept(self.prepared.stats, "training")
         self.eval_conversations = list(eval)[: self.config.eval_examples]

@@ -32,14 +32,14 @@ def test_demo_writes_every_artefact_and_says_where_it_is(demo: Path) -> None:
         assert (demo / path).is_file(), path
     for run in ("base", "tuned"):
         results = json.loads((demo / "runs" / run / "results.json").read_text(encoding="utf-8"))
-        assert results["examples"] == 12
+        assert results["examples"] == 8
         assert results["format"] == "hermes"
     report = (demo / "report" / "report.md").read_text(encoding="utf-8")
     assert "## tuned vs base (paired)" in report
     assert "checked prompt by prompt" in report
     manifest = json.loads((demo / "adapter" / "slmswap.json").read_text(encoding="utf-8"))
     assert manifest["format"] == "hermes"
-    assert manifest["config"]["max_steps"] == 8
+    assert manifest["config"]["max_steps"] == 4
 
 
 def test_the_doctor_passes_on_the_demo_outcome(demo: Path) -> None:

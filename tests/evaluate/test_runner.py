@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from slmswap.errors import ConfigError, DataError
 from slmswap.evaluate import TransformersGenerator, evaluate, read_records, stop_markers
 from slmswap.formats import get_format
 from slmswap.schema import Conversation, Message, Tool, ToolCall
@@ -130,8 +131,22 @@ def test_killed_evaluation_resumes_to_the_same_metrics(
 
 def test_duplicate_ids_are_refused(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
     data = conversations()[:1] * 2
-    with pytest.raises(ValueError, match="ids must be unique"):
+    with pytest.raises(DataError, match="conversation ids repeat"):
         evaluate(data, lambda prompts: [], tokenizer, get_format("hermes"), records=tmp_path / "r.jsonl")
+
+
+def test_a_records_file_of_another_model_is_not_resumed(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
+    from slmswap.evaluate import Generation
+
+    def canned(prompts: object) -> list[Generation]:
+        return [Generation(text="No.", tokens=1, seconds=0.0) for _ in prompts]  # type: ignore[attr-defined]
+
+    data, records, hermes = conversations()[:2], tmp_path / "r.jsonl", get_format("hermes")
+    evaluate(data, canned, tokenizer, hermes, records=records, model="base")
+    assert {r.model for r in read_records(records)} == {"base"}
+    with pytest.raises(ConfigError, match="holds answers of 'base', not 'tuned'"):
+        evaluate(data, canned, tokenizer, hermes, records=records, model="tuned")
+    assert evaluate(data, canned, tokenizer, hermes, records=records, model="base").reused == 2
 
 
 def test_cut_short_line_is_repaired_not_glued(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:

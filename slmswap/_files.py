@@ -1,0 +1,51 @@
+"""Reading configuration and result files into pydantic models, with errors that name the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from slmswap.errors import ConfigError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def field_error(source: str | Path, exc: ValidationError) -> ConfigError:
+    """A :class:`ConfigError` naming ``source`` and the first invalid field of ``exc``."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return ConfigError(f"{source}: field '{field}': {first['msg']}")
+
+
+def read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
+    """The mapping a YAML file holds (an empty file is an empty mapping)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of {what}, got {type(data).__name__}")
+    return data
+
+
+def validate(cls: type[Model], data: Any, source: str | Path) -> Model:
+    """``cls.model_validate(data)``, its error naming ``source`` and the field."""
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise field_error(source, exc) from exc
+
+
+def read_json_model(cls: type[Model], path: Path) -> Model:
+    """A model read from a JSON file; a file that is unreadable, not JSON or not valid names itself."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        return cls.model_validate_json(text)
+    except ValidationError as exc:
+        raise field_error(path, exc) from exc

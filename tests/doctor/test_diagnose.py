@@ -1,0 +1,100 @@
+"""``slmswap.doctor.diagnose`` on the real tokenizer: each check fails on the problem it names, and passes on a
+sound setup."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from slmswap.data.demo import load_demo_dataset
+from slmswap.doctor import Status, diagnose
+from slmswap.evaluate import Generation, Prompt, Run, evaluate_into
+from slmswap.formats import get_format
+from slmswap.formats.hermes import HermesFormat
+from slmswap.schema import Conversation
+from slmswap.templates import TokenizeOptions
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+
+class HandWrittenHermes(HermesFormat):
+    """Hermes, but rendered with hand-written role strings instead of the model's template (the seed's way)."""
+
+    def render(
+        self, tokenizer: PreTrainedTokenizerBase, conversation: Conversation, *, add_generation_prompt: bool = False
+    ) -> str:
+        chat = self.chat_input(conversation)
+        text = "".join(f"### {m['role']}\n{m['content']}\n" for m in chat.messages)
+        return text + ("### assistant\n" if add_generation_prompt else "")
+
+
+def _answer(text: str) -> object:
+    def generate(prompts: Sequence[Prompt]) -> list[Generation]:
+        return [Generation(text=text, tokens=1, seconds=0.0) for _ in prompts]
+
+    return generate
+
+
+def _run(directory: Path, tokenizer: PreTrainedTokenizerBase, fmt_name: str, answer: str) -> Run:
+    test = load_demo_dataset("test")[:6]
+    return evaluate_into(directory, test, _answer(answer), tokenizer, get_format(fmt_name))  # type: ignore[arg-type]
+
+
+def test_sound_setup_passes(tokenizer: PreTrainedTokenizerBase) -> None:
+    report = diagnose(tokenizer=tokenizer, fmt=get_format("hermes"), conversations=load_demo_dataset("train")[:40])
+    assert report.ok, report.render()
+    assert {r.check for r in report.results} == {
+        "special_tokens",
+        "renders_through_template",
+        "train_eval_boundary",
+        "end_of_turn",
+        "template",
+        "data",
+        "truncation",
+    }
+    assert all(r.status is Status.PASS for r in report.results)
+
+
+def test_a_format_that_bypasses_the_chat_template_fails(tokenizer: PreTrainedTokenizerBase) -> None:
+    report = diagnose(tokenizer=tokenizer, fmt=HandWrittenHermes(), conversations=load_demo_dataset("train")[:4])
+    result = report["renders_through_template"]
+    assert result.status is Status.FAIL
+    assert "renders example 0 differently from tokenizer.apply_chat_template" in result.reason
+
+
+def test_data_the_format_cannot_write_fails(tokenizer: PreTrainedTokenizerBase) -> None:
+    calls = [c for c in load_demo_dataset("train")[:10] if c.messages[-1].tool_calls]
+    report = diagnose(tokenizer=tokenizer, fmt=get_format("structured"), conversations=calls)
+    assert report["data"].status is Status.FAIL
+    assert f"none of {len(calls)} examples has anything to train (format_cannot_express={len(calls)})" in (
+        report["data"].reason
+    )
+
+
+def test_truncation_fails_and_names_the_limit(tokenizer: PreTrainedTokenizerBase) -> None:
+    data = load_demo_dataset("train")[:40]
+    report = diagnose(
+        tokenizer=tokenizer, fmt=get_format("hermes"), conversations=data, options=TokenizeOptions(max_length=300)
+    )
+    assert report["truncation"].status is Status.FAIL
+    assert "at max_length=300" in report["truncation"].reason
+    assert report["data"].status is Status.PASS  # the others are kept
+
+
+def test_zero_accuracy_and_prompt_parity(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
+    silent = _run(tmp_path / "silent", tokenizer, "hermes", "I cannot help with that.")
+    other = _run(tmp_path / "xml", tokenizer, "xml", "I cannot help with that.")
+    report = diagnose(runs=[silent], baseline=other)
+    accuracy = report["task_accuracy"]
+    assert accuracy.status is Status.FAIL
+    assert "silent: arguments_exact_match = 0.000 on 6 held-out examples" in accuracy.reason
+    parity = report["baseline_parity"]
+    assert parity.status is Status.FAIL
+    assert "6 of 6 prompts differ between 'xml' and 'silent'" in parity.reason
+    same = diagnose(runs=[silent], baseline=_run(tmp_path / "llm", tokenizer, "hermes", "No."))
+    assert same["baseline_parity"].status is Status.PASS
+    assert diagnose(runs=[silent])["baseline_parity"].status is Status.WARN
+    samples = report["sample_outputs"].details
+    assert samples[0] == "silent #demo-test-000 (ok): 'I cannot help with that.'"
