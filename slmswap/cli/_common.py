@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slmswap.formats.base import ChatFormat
 from slmswap.formats.registry import resolve_format
@@ -31,7 +31,8 @@ class Command:
     arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
 
-    def register(self, commands: Any) -> None:
+    def register(self, commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        """Add this command's parser to the ``slmswap`` subcommands."""
         parser = commands.add_parser(
             self.name,
             help=self.help,
@@ -40,6 +41,17 @@ class Command:
         )
         self.arguments(parser)
         parser.set_defaults(handler=self.run)
+
+
+def count(text: str) -> int:
+    """An argparse type: a positive whole number."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
 
 
 def fail(message: str, code: int) -> int:
@@ -53,23 +65,24 @@ def is_trained(path: str) -> bool:
     return (Path(path) / MANIFEST_NAME).is_file()
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, *, default_format: str | None = "hermes") -> None:
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """``--model`` (a name, path, or training output directory) and ``--format``."""
     parser.add_argument(
         "--model",
-        default=DEFAULT_MODEL,
+        default=None,
         help=f"model name, path or hub id, or a slmswap training output directory (default: {DEFAULT_MODEL})",
     )
     parser.add_argument(
         "--format",
-        default=default_format,
-        help="chat format (see: slmswap formats); a training output's own format is used when not given"
-        + (f" (default otherwise: {default_format})" if default_format else ""),
+        default=None,
+        help="chat format (see: slmswap formats); default: a training output's own format, else hermes",
     )
 
 
-def setup_for(model: str, format_name: str | None) -> tuple[PreTrainedTokenizerBase, ChatFormat]:
-    """The tokenizer and format for ``model``: a training output's own format unless another is named."""
+def setup_for(model: str | None, format_name: str | None) -> tuple[PreTrainedTokenizerBase, ChatFormat]:
+    """The tokenizer and format for ``model`` (default: the embedded one): a training output's own format unless
+    another is named."""
+    model = model or DEFAULT_MODEL
     tokenizer = load_tokenizer(model)
     if is_trained(model) and format_name is None:
         return tokenizer, Manifest.load(Path(model)).trained_format(tokenizer)

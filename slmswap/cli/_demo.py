@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from slmswap.cli._common import EXIT_CHECK, EXIT_OK, Command, progress_bar
+from slmswap.cli._common import EXIT_CHECK, EXIT_OK, Command, count, progress_bar
 
 _QUICK = {"steps": 4, "train_examples": 64, "test_examples": 8, "max_new_tokens": 64}
 """``--quick``: a smoke run (a minute or two), too short for the fine-tune to beat the base model reliably."""
@@ -17,14 +17,16 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     defaults = DemoOptions()
     parser.add_argument("--out", type=Path, default=defaults.out, help="output directory (default: %(default)s)")
     parser.add_argument("--format", default=defaults.format, help="chat format (default: %(default)s)")
-    parser.add_argument("--steps", type=int, default=defaults.steps, help="LoRA steps (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="default: %(default)s")
+    parser.add_argument("--steps", type=count, default=defaults.steps, help="LoRA steps (default: %(default)s)")
+    parser.add_argument("--batch-size", type=count, default=defaults.batch_size, help="default: %(default)s")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="default: %(default)s")
-    parser.add_argument("--train-examples", type=int, default=None, help="use the first N of the 320 training examples")
     parser.add_argument(
-        "--test-examples", type=int, default=defaults.test_examples, help="held-out examples (default: %(default)s)"
+        "--train-examples", type=count, default=None, help="use the first N of the 320 training examples"
     )
-    parser.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens, help="default: %(default)s")
+    parser.add_argument(
+        "--test-examples", type=count, default=defaults.test_examples, help="held-out examples (default: %(default)s)"
+    )
+    parser.add_argument("--max-new-tokens", type=count, default=defaults.max_new_tokens, help="default: %(default)s")
     parser.add_argument(
         "--quick",
         action="store_true",

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from slmswap.cli._common import EXIT_CHECK, EXIT_OK, Command, add_model_arguments, is_trained, setup_for
+from slmswap.cli._common import EXIT_CHECK, EXIT_OK, Command, add_model_arguments, count, is_trained, setup_for
 from slmswap.doctor import DoctorReport, diagnose
 from slmswap.evaluate.rundir import load_run_dir
 from slmswap.formats.registry import resolve_format
-from slmswap.models import DEFAULT_MODEL
 from slmswap.schema import Conversation
 from slmswap.templates.tokenize import TokenizeOptions
 from slmswap.train.job import TrainJob, load_data
@@ -18,40 +17,42 @@ from slmswap.train.job import TrainJob, load_data
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="YAML", help="a training job (slmswap train's YAML): model, format, data")
     parser.add_argument("--data", help="training data to check (any supported shape, or demo:train)")
-    add_model_arguments(parser, default_format=None)
-    parser.add_argument("--max-length", type=int, default=None, help="token limit the data will be trained with")
+    add_model_arguments(parser)
+    parser.add_argument("--max-length", type=count, default=None, help="token limit the data will be trained with")
     parser.add_argument("--output", metavar="DIR", help="a training output directory (holds slmswap.json)")
     parser.add_argument(
         "--run", metavar="DIR", action="append", default=[], help="an evaluation run of the fine-tuned model"
     )
     parser.add_argument("--baseline", metavar="DIR", help="the evaluation run of what it replaces (LLM or base)")
-    parser.add_argument("--samples", type=int, default=3, help="raw outputs shown per run (default: 3)")
+    parser.add_argument("--samples", type=count, default=3, help="raw outputs shown per run (default: 3)")
 
 
 def diagnose_args(args: argparse.Namespace) -> DoctorReport:
-    """Run the doctor on what the command line names."""
+    """Run the doctor on what the command line names: the setup checks when a job, data, a model, a format or a
+    training output is named, the outcome checks when an output or runs are."""
     job = TrainJob.from_yaml(args.config) if args.config else None
     output = args.output
     if output is None and job is not None and is_trained(str(job.config.output_dir)):
         output = str(job.config.output_dir)
     conversations: list[Conversation] | None = None
+    tokenizer = fmt = None
+    options = TokenizeOptions()
     if job is not None:
         tokenizer = job.load_tokenizer()
         fmt = job.load_format(tokenizer) if args.format is None else resolve_format(args.format, tokenizer=tokenizer)
         conversations = job.load_train()
-        max_length = args.max_length or job.config.max_length
-    else:
+        options = job.config.tokenize_options()
+    elif args.data or args.model or args.format or output:
         # A training output's own tokenizer and format are checked unless another model is named.
-        trained = output is not None and args.model == DEFAULT_MODEL and is_trained(output)
+        trained = output is not None and args.model is None and is_trained(output)
         tokenizer, fmt = setup_for(output if trained else args.model, args.format)
-        max_length = args.max_length
     if args.data:
         conversations = load_data(args.data)
     return diagnose(
         tokenizer=tokenizer,
         fmt=fmt,
         conversations=conversations,
-        options=TokenizeOptions(max_length=max_length),
+        options=options if args.max_length is None else options.model_copy(update={"max_length": args.max_length}),
         output_dir=Path(output) if output else None,
         runs=[load_run_dir(run) for run in args.run],
         baseline=load_run_dir(args.baseline) if args.baseline else None,

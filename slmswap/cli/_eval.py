@@ -4,28 +4,45 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slmswap.cli._common import EXIT_CHECK, EXIT_INPUT, EXIT_OK, Command, add_model_arguments, fail, progress_bar
+from slmswap.cli._common import (
+    EXIT_CHECK,
+    EXIT_INPUT,
+    EXIT_OK,
+    Command,
+    add_model_arguments,
+    count,
+    fail,
+    is_trained,
+    progress_bar,
+    setup_for,
+)
 from slmswap.doctor import ACCURACY_METRICS
 from slmswap.errors import ConfigError
 from slmswap.evaluate.generation import TransformersGenerator
 from slmswap.evaluate.report import Run, report_summary, write_report
 from slmswap.evaluate.rundir import evaluate_into, load_run_dir
+from slmswap.evaluate.runner import Generate
+from slmswap.formats.base import ChatFormat
 from slmswap.metrics import compare
+from slmswap.models import DEFAULT_MODEL
 from slmswap.train.job import load_data
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 
 def _eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", help="held-out data (any supported shape), or demo:test")
     parser.add_argument("--out", metavar="DIR", required=True, help="run directory: records.jsonl, results.json")
-    add_model_arguments(parser, default_format=None)
+    add_model_arguments(parser)
     parser.add_argument(
         "--override", action="store_true", help="allow another format or template than the trained one (unwise)"
     )
-    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N examples")
-    parser.add_argument("--batch-size", type=int, default=16, help="prompts generated together (default: 16)")
-    parser.add_argument("--max-new-tokens", type=int, default=256, help="longest answer (default: 256)")
+    parser.add_argument("--limit", type=count, default=None, help="evaluate only the first N examples")
+    parser.add_argument("--batch-size", type=count, default=16, help="prompts generated together (default: 16)")
+    parser.add_argument("--max-new-tokens", type=count, default=256, help="longest answer (default: 256)")
     api = parser.add_argument_group(
         "LLM baseline", "answer with an OpenAI-compatible API instead, given the very prompt --model's format renders"
     )
@@ -33,13 +50,11 @@ def _eval_arguments(parser: argparse.ArgumentParser) -> None:
     api.add_argument("--api-model", metavar="NAME", help="the API's model (Azure: deployment) name")
     api.add_argument("--api-key-env", default="OPENAI_API_KEY", help="variable holding the key (default: %(default)s)")
     api.add_argument("--api-version", default=None, help="Azure OpenAI API version (switches to Azure's URLs)")
-    api.add_argument("--concurrency", type=int, default=8, help="requests in flight (default: 8)")
+    api.add_argument("--concurrency", type=count, default=8, help="requests in flight (default: 8)")
 
 
-def _generator(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
+def _generator(args: argparse.Namespace) -> tuple[Generate, PreTrainedTokenizerBase, ChatFormat, str]:
     """(generate, tokenizer, format, what answers) for the command line's model or API."""
-    from slmswap.cli._common import is_trained, setup_for
-
     if args.api_base:
         from slmswap.evaluate.openai import OpenAIChatBackend
 
@@ -56,7 +71,7 @@ def _generator(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
         )
         return backend.generate, tokenizer, fmt, args.api_model
     model: Any
-    if is_trained(args.model):
+    if args.model is not None and is_trained(args.model):
         from slmswap.train.trainer import load_trained
 
         model, tokenizer, fmt, _ = load_trained(args.model, format=args.format, override=args.override)
@@ -64,10 +79,10 @@ def _generator(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
         from slmswap.models import load_model
 
         tokenizer, fmt = setup_for(args.model, args.format)
-        model = load_model(args.model)
+        model = load_model(args.model or DEFAULT_MODEL)
         model.eval()
     generator = TransformersGenerator(model, tokenizer, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens)
-    return generator.generate, tokenizer, fmt, args.model
+    return generator.generate, tokenizer, fmt, args.model or DEFAULT_MODEL
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -102,9 +117,11 @@ EVAL = Command(
 
 
 def _run(spec: str) -> Run:
-    """``DIR`` or ``LABEL=DIR``."""
-    label, _, directory = spec.rpartition("=")
-    return load_run_dir(directory, label or None)
+    """``DIR`` or ``LABEL=DIR`` (a directory whose name holds ``=`` is taken as it is)."""
+    if Path(spec).is_dir():
+        return load_run_dir(spec)
+    label, separator, directory = spec.partition("=")
+    return load_run_dir(directory, label) if separator else load_run_dir(spec)
 
 
 def _compare_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,22 +129,23 @@ def _compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="run directory compared with it (LABEL=DIR to name it)")
     parser.add_argument(
         "--require-better",
-        metavar="METRIC",
-        nargs="?",
-        const="accuracy",
+        action="store_true",
+        help="exit 1 unless RUN beats BASELINE on --metric with a paired interval excluding zero",
+    )
+    parser.add_argument(
+        "--metric",
         default=None,
-        help="exit 1 unless RUN beats BASELINE on METRIC with an interval excluding zero (default metric: "
-        "argument exact match, else exact match)",
+        help="the metric --require-better judges (default: argument exact match, else exact match)",
     )
 
 
 def _compare(args: argparse.Namespace) -> int:
     baseline, run = _run(args.baseline), _run(args.run)
     print(report_summary([baseline, run]))
-    if args.require_better is None:
+    if not args.require_better:
         return EXIT_OK
     rows = {row.metric: row for row in compare(baseline.result.metrics, run.result.metrics)}
-    wanted = [args.require_better] if args.require_better != "accuracy" else list(ACCURACY_METRICS)
+    wanted = [args.metric] if args.metric else list(ACCURACY_METRICS)
     metric = next((name for name in wanted if name in rows), None)
     if metric is None:
         return fail(f"no comparable metric among {wanted}; available: {sorted(rows)}", EXIT_INPUT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from slmswap.cli._common import EXIT_INPUT, EXIT_OK, Command, add_model_arguments, fail, setup_for
+from slmswap.cli._common import EXIT_INPUT, EXIT_OK, Command, add_model_arguments, count, fail, setup_for
 from slmswap.formats.registry import available_formats
 from slmswap.templates.inspect import mask_html, mask_terminal
 from slmswap.templates.tokenize import IGNORE_INDEX, TokenizeOptions, tokenize_conversation
@@ -37,10 +37,10 @@ FORMATS = Command(
 
 def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", help="data file (any supported shape), or demo:train / demo:test")
-    add_model_arguments(parser, default_format=None)
+    add_model_arguments(parser)
     parser.add_argument("--index", type=int, default=0, help="first example to show (default: 0)")
-    parser.add_argument("--count", type=int, default=1, help="how many examples to show (default: 1)")
-    parser.add_argument("--max-length", type=int, default=None, help="longest example in tokens")
+    parser.add_argument("--count", type=count, default=1, help="how many examples to show (default: 1)")
+    parser.add_argument("--max-length", type=count, default=None, help="longest example in tokens")
     parser.add_argument("--html", metavar="FILE", default=None, help="also write the masks as a web page")
     parser.add_argument("--no-color", action="store_true", help="mark trained tokens with ⟦ ⟧ instead of colour")
 
@@ -51,7 +51,7 @@ def _inspect(args: argparse.Namespace) -> int:
         return fail(f"{args.data}: --index {args.index} is out of range (0..{len(conversations) - 1})", EXIT_INPUT)
     tokenizer, fmt = setup_for(args.model, args.format)
     options = TokenizeOptions(max_length=args.max_length)
-    chosen = conversations[args.index : args.index + max(args.count, 1)]
+    chosen = conversations[args.index : args.index + args.count]
     examples = [tokenize_conversation(tokenizer, fmt, conversation, options) for conversation in chosen]
     color = not args.no_color and sys.stdout.isatty()
     for offset, example in enumerate(examples):

@@ -47,7 +47,7 @@ TRAIN = Command(
     "(format_options), config (TrainConfig fields, e.g. max_steps, learning_rate, output_dir), and optionally "
     "chat_template. Relative paths are read from the YAML file's directory; demo:train and demo:test name the "
     "bundled demo dataset. The doctor's setup checks run first: a failing setup is not trained (exit 1).\n\n"
-    "Example:\n\n"
+    "Example::\n\n"
     "  model: smollm2-135m-instruct\n  format: hermes\n  train: demo:train\n  eval: demo:test\n"
     "  config:\n    max_steps: 60\n    learning_rate: 1.0e-3\n    output_dir: out/adapter\n",
     _arguments,

@@ -69,7 +69,15 @@ def _renders(tokenizer: PreTrainedTokenizerBase, fmt: ChatFormat, conversations:
             {key: value for key, value in message.items() if value is not None}
             for message in shape_messages(chat.messages, template_shape(tokenizer))
         ]
-        expected = tokenizer.apply_chat_template(messages, tools=chat.tools, tokenize=False)  # type: ignore[arg-type]
+        try:
+            expected = tokenizer.apply_chat_template(messages, tools=chat.tools, tokenize=False)  # type: ignore[arg-type]
+        except Exception as exc:  # jinja raises anything from TemplateError to TypeError
+            return CheckResult(
+                check,
+                Status.FAIL,
+                f"tokenizer.apply_chat_template fails on example {index}: {type(exc).__name__}: {exc}",
+                "use a chat template that renders this data (slmswap inspect shows the example)",
+            )
         if text != expected:
             return CheckResult(
                 check,
@@ -84,9 +92,11 @@ def _renders(tokenizer: PreTrainedTokenizerBase, fmt: ChatFormat, conversations:
 
 
 def _data(stats: PreparationStats, options: TokenizeOptions) -> list[CheckResult]:
-    truncated = stats.dropped.get(DropReason.TARGET_TRUNCATED.value, 0)
-    other = {reason: n for reason, n in stats.dropped.items() if reason != DropReason.TARGET_TRUNCATED.value}
-    examples = tuple(stats.first_drops[:3])
+    cut_reason = DropReason.TARGET_TRUNCATED.value
+    truncated = stats.dropped.get(cut_reason, 0)
+    other = {reason: n for reason, n in stats.dropped.items() if reason != cut_reason}
+    examples = tuple(drop for drop in stats.first_drops if not drop.endswith(f"[{cut_reason}]"))[:3]
+    cut_examples = tuple(drop for drop in stats.first_drops if drop.endswith(f"[{cut_reason}]"))[:3]
     if stats.kept == 0:
         data = CheckResult(
             "data",
@@ -114,7 +124,7 @@ def _data(stats: PreparationStats, options: TokenizeOptions) -> list[CheckResult
             f"{truncated} example(s) would lose trained tokens at max_length={limit} and are dropped",
             f"raise max_length above the longest example (p99={stats.length_percentiles.get('p99', 0)}, "
             f"max={stats.length_percentiles.get('max', 0)} of those kept) or shorten those examples",
-            examples,
+            cut_examples,
         )
     else:
         cut = CheckResult(

@@ -1,6 +1,6 @@
 """Evaluation: generate on held-out prompts rendered exactly as in training, score, and keep every record."""
 
-from slmswap.evaluate.generation import Generation, TransformersGenerator, stop_markers
+from slmswap.evaluate.generation import Generation, Prompt, TransformersGenerator, stop_markers
 from slmswap.evaluate.report import (
     Run,
     load_run,
@@ -19,6 +19,7 @@ __all__ = [
     "EvalRecord",
     "EvaluationResult",
     "Generation",
+    "Prompt",
     "Run",
     "TransformersGenerator",
     "evaluate",

@@ -34,7 +34,7 @@ def load_run_dir(directory: str | Path, label: str | None = None) -> Run:
     if not records.is_file():
         raise ConfigError(f"{directory}: no {RECORDS_FILE} here; it is not an evaluation run directory")
     results = directory / RESULTS_FILE
-    return load_run(label or directory.name, records, results if results.is_file() else None)
+    return load_run(label or directory.resolve().name, records, results if results.is_file() else None)
 
 
 def evaluate_into(

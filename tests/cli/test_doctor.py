@@ -30,7 +30,7 @@ def test_passes_on_the_demo_setup(tokenizer: object) -> None:
     assert "doctor: ok" in result.stdout
 
 
-def test_fails_on_hand_written_role_tokens_in_the_data(tmp_path: Path) -> None:
+def test_fails_on_hand_written_role_tokens_in_the_data(tmp_path: Path, tokenizer: object) -> None:
     data = tmp_path / "seed.jsonl"
     rows = [
         {"prompt": "<|system|>\nYou are a bot.\n<|user|>\nWeather in Paris?\n<|assistant|>\n", "completion": "Sunny."},
@@ -44,7 +44,7 @@ def test_fails_on_hand_written_role_tokens_in_the_data(tmp_path: Path) -> None:
     assert "doctor: FAILED" in result.stdout
 
 
-def test_fails_on_the_seed_projects_hand_written_chat_template(tmp_path: Path) -> None:
+def test_fails_on_the_seed_projects_hand_written_chat_template(tmp_path: Path, tokenizer: object) -> None:
     (tmp_path / "seed.jinja").write_text(SEED_TEMPLATE, encoding="utf-8")
     (tmp_path / "job.yaml").write_text("train: demo:train\nchat_template: seed.jinja\n", encoding="utf-8")
     result = slmswap("doctor", "--config", tmp_path / "job.yaml")
@@ -53,7 +53,7 @@ def test_fails_on_the_seed_projects_hand_written_chat_template(tmp_path: Path) -
     assert "'<|user|>' looks like a special token" in result.stdout
 
 
-def test_fails_when_targets_would_be_truncated() -> None:
+def test_fails_when_targets_would_be_truncated(tokenizer: object) -> None:
     result = slmswap("doctor", "--data", "demo:train", "--max-length", "400")
     assert result.returncode == 1
     assert _status(result.stdout, "truncation") == "FAIL"

@@ -44,7 +44,11 @@ def test_formats_lists_the_built_ins_with_their_source() -> None:
     [
         (("nonsense",), "invalid choice: 'nonsense'"),
         (("eval", "demo:test"), "the following arguments are required: --out"),
-        (("demo", "--steps", "many"), "argument --steps: invalid int value: 'many'"),
+        (("demo", "--steps", "many"), "argument --steps: expected a whole number, got 'many'"),
+        (
+            ("eval", "demo:test", "--out", "x", "--limit", "0"),
+            "argument --limit: expected a number of at least 1, got 0",
+        ),
         (("report",), "the following arguments are required: RUN, --out"),
     ],
 )
@@ -53,6 +57,12 @@ def test_bad_arguments_exit_2_with_usage_on_stderr(args: tuple[str, ...], messag
     assert result.returncode == 2
     assert message in result.stderr
     assert result.stdout == ""
+
+
+def test_a_value_the_typed_options_refuse_exits_2_naming_the_field() -> None:
+    result = slmswap("demo", "--learning-rate", "0")
+    assert result.returncode == 2
+    assert result.stderr == "slmswap: error: field 'learning_rate': Input should be greater than 0\n"
 
 
 def test_missing_files_exit_2_naming_the_file(tmp_path: Path) -> None:

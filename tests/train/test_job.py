@@ -23,7 +23,7 @@ def test_paths_are_read_from_the_files_directory(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     job = TrainJob.from_yaml(tmp_path / "jobs" / "job.yaml")
-    assert job.config == TrainConfig(max_steps=3, output_dir=tmp_path / "jobs" / "out")
+    assert job.config == TrainConfig(max_steps=3, output_dir=tmp_path.resolve() / "jobs" / "out")
     assert [c.messages[1].content for c in job.load_train()] == ["hello"]
     assert len(job.load_eval()) == 60
     assert job.load_format(tokenizer=None).options() == {"variant": "compact"}  # type: ignore[arg-type]
