@@ -168,7 +168,15 @@ def run_demo(
     say(_indent(_headline(tuned)))
 
     stage(6, "doctor on the outcome, and the report")
-    doctor = diagnose(tokenizer=tokenizer, fmt=fmt, output_dir=adapter, runs=[tuned], baseline=base)
+    doctor = diagnose(
+        tokenizer=tokenizer,
+        fmt=fmt,
+        conversations=train,
+        options=job.config.tokenize_options(),
+        output_dir=adapter,
+        runs=[tuned],
+        baseline=base,
+    )
     say(_indent(doctor.render()))
     paths = write_report([base, tuned], out / "report", title="slmswap demo: SmolLM2-135M-Instruct, base vs LoRA")
     say(report_summary([base, tuned]))
