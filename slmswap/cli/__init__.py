@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from pydantic import ValidationError
@@ -47,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Deprecation notices that transformers raises on behalf of TRL and PEFT: nothing a user of the command can
+    # act on, and they bury where the command is. (Python API users still see them.)
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\.")
     try:
         code: int = args.handler(args)
     except CheckError as exc:
