@@ -13,11 +13,16 @@ from slmswap.errors import ConfigError
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def field_error(source: str | Path, exc: ValidationError) -> ConfigError:
-    """A :class:`ConfigError` naming ``source`` and the first invalid field of ``exc``."""
+def field_message(exc: ValidationError) -> str:
+    """``field 'NAME': what is wrong`` for the first invalid field of ``exc``."""
     first = exc.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    return ConfigError(f"{source}: field '{field}': {first['msg']}")
+    return f"field '{field}': {first['msg']}"
+
+
+def field_error(source: str | Path, exc: ValidationError) -> ConfigError:
+    """A :class:`ConfigError` naming ``source`` and the first invalid field of ``exc``."""
+    return ConfigError(f"{source}: {field_message(exc)}")
 
 
 def read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:

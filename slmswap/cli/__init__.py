@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from slmswap._files import field_error
+from slmswap._files import field_message
 from slmswap._version import __version__
 from slmswap.cli._common import EXIT_CHECK, EXIT_INPUT, fail
 from slmswap.cli._demo import DEMO
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SlmswapError as exc:
         return fail(str(exc), EXIT_INPUT)
     except ValidationError as exc:  # an option the typed configuration refuses (e.g. a count of 0)
-        return fail(str(field_error("options", exc)).removeprefix("options: "), EXIT_INPUT)
+        return fail(field_message(exc), EXIT_INPUT)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
         return fail(f"{exc.filename}: {exc.strerror}", EXIT_INPUT)
     except KeyboardInterrupt:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from slmswap.cli._common import EXIT_INPUT, EXIT_OK, Command, add_model_arguments, count, fail, setup_for
+from slmswap.evaluate.runner import write_atomically
 from slmswap.formats.registry import available_formats
 from slmswap.templates.inspect import mask_html, mask_terminal
 from slmswap.templates.tokenize import IGNORE_INDEX, TokenizeOptions, tokenize_conversation
@@ -59,8 +61,7 @@ def _inspect(args: argparse.Namespace) -> int:
         print(f"--- example {args.index + offset} ({fmt.name}): {trained}/{len(example.labels)} tokens trained ---")
         print(mask_terminal(example, color=color))
     if args.html:
-        with open(args.html, "w", encoding="utf-8") as stream:
-            stream.write(mask_html(examples, tokenizer, title=f"slmswap inspect: {args.data}"))
+        write_atomically(Path(args.html), mask_html(examples, tokenizer, title=f"slmswap inspect: {args.data}"))
         print(f"wrote {args.html}")
     return EXIT_OK
 

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from slmswap._files import read_yaml_mapping, validate
 from slmswap.data import load_conversations
+from slmswap.data.demo import DemoSplit, load_demo_dataset
 from slmswap.errors import ConfigError
 from slmswap.formats.base import ChatFormat
 from slmswap.formats.registry import resolve_format
@@ -53,12 +54,10 @@ def load_data(source: str | Path, *, base: Path | None = None) -> list[Conversat
     """
     text = str(source)
     if text.startswith(DEMO_PREFIX):
-        from slmswap.data.demo import load_demo_dataset
-
         split = text[len(DEMO_PREFIX) :]
-        if split not in ("train", "test"):
+        if split not in get_args(DemoSplit):
             raise ConfigError(f"{text!r}: the demo dataset has the splits 'demo:train' and 'demo:test'")
-        return load_demo_dataset("train" if split == "train" else "test")
+        return load_demo_dataset(cast(DemoSplit, split))
     path = Path(source)
     if base is not None and not path.is_absolute():
         path = base / path
