@@ -21,7 +21,7 @@ def main() -> None:
     from _data import tool_conversations
 
     import slmswap
-    from slmswap.evaluate import TransformersGenerator
+    from slmswap.evaluation import TransformersBackend
     from slmswap.formats import get_format
     from slmswap.schema import Conversation
 
@@ -42,7 +42,7 @@ def main() -> None:
     timings = {}
     outputs = {}
     for batch_size in (1, args.batch_size):
-        generator = TransformersGenerator(model, tokenizer, batch_size=batch_size, max_new_tokens=args.max_new_tokens)
+        generator = TransformersBackend(model, tokenizer, batch_size=batch_size, max_new_tokens=args.max_new_tokens)
         started = time.perf_counter()
         outputs[batch_size] = [g.text for g in generator.generate(prompts)]
         timings[batch_size] = time.perf_counter() - started

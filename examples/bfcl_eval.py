@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import slmswap
-from slmswap.evaluate import TransformersGenerator, evaluate, load_run, report_summary, write_report
+from slmswap.evaluation import TransformersBackend, evaluate, load_run, report_summary, write_report
 from slmswap.formats import get_format
 from slmswap.train import load_trained
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     directory = args.out / args.category
     records, results = directory / "records.jsonl", directory / "results.json"
     records.unlink(missing_ok=True)  # the model may have changed since an earlier run: answer afresh
-    generator = TransformersGenerator(model, tokenizer, max_new_tokens=64 if args.fast else args.max_new_tokens)
+    generator = TransformersBackend(model, tokenizer, max_new_tokens=64 if args.fast else args.max_new_tokens)
     result = evaluate(data, generator.generate, tokenizer, fmt, records=records, results=results)
     print(f"{result.examples} questions evaluated, skipped: {result.skipped or 'none'}")
     run = load_run(label, records, results)

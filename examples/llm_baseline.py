@@ -1,7 +1,7 @@
 """Evaluate an LLM behind an OpenAI-compatible API as the baseline, on the very prompt the small model gets.
 
 The held-out conversations are rendered by the same chat format (system prompt included) as for the fine-tuned
-model, and ``OpenAIChatBackend`` sends exactly those messages, so the two are compared on equal terms. Every
+model, and ``OpenAIBackend`` sends exactly those messages, so the two are compared on equal terms. Every
 answer is recorded as it arrives in ``--out``/records.jsonl: run the command again after an interruption and it
 goes on where it stopped. The API key is read from an environment variable (``--api-key-env``) and never
 written anywhere. Works with OpenAI, vLLM and llama.cpp servers::
@@ -19,8 +19,8 @@ import argparse
 from pathlib import Path
 
 import slmswap
-from slmswap.evaluate import evaluate, load_run, report_summary, write_report
-from slmswap.evaluate.openai import OpenAIChatBackend
+from slmswap.evaluation import evaluate, load_run, report_summary, write_report
+from slmswap.evaluation.openai import OpenAIBackend
 from slmswap.formats import get_format
 from slmswap.train import load_trained
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     data = list(slmswap.load_conversations(args.data) if args.data else slmswap.load_demo_dataset("test"))
     limit = 4 if args.fast else args.limit
     data = data[:limit] if limit else data
-    backend = OpenAIChatBackend(
+    backend = OpenAIBackend(
         args.base_url,
         args.model,
         api_key_env=args.api_key_env,

@@ -16,7 +16,7 @@ from pathlib import Path
 from transformers import PreTrainedModel
 
 import slmswap
-from slmswap.evaluate import Run, TransformersGenerator, evaluate, load_run, report_summary, write_report
+from slmswap.evaluation import Run, TransformersBackend, evaluate, load_run, report_summary, write_report
 from slmswap.formats import ChatFormat
 from slmswap.train import TrainConfig, Trainer, load_trained
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     def run(label: str, model: PreTrainedModel, fmt: ChatFormat) -> Run:
         records, results = args.out / label / "records.jsonl", args.out / label / "results.json"
         records.unlink(missing_ok=True)  # a new model: answers from an earlier run must not be reused
-        generator = TransformersGenerator(model, trainer.tokenizer, max_new_tokens=96)
+        generator = TransformersBackend(model, trainer.tokenizer, max_new_tokens=96)
         evaluate(test, generator.generate, trainer.tokenizer, fmt, records=records, results=results)
         return load_run(label, records, results)
 

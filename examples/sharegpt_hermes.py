@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from slmswap import Conversation, Message, load_sharegpt
-from slmswap.evaluate import TransformersGenerator
+from slmswap.evaluation import TransformersBackend
 from slmswap.templates import mask_terminal, tokenize_conversation
 from slmswap.train import TrainConfig, Trainer, load_trained
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
 
     question = Conversation(messages=(Message.user(args.question),), tools=conversations[0].tools)
     prompt = fmt.render(tokenizer, question, add_generation_prompt=True)
-    answer = TransformersGenerator(model, tokenizer, max_new_tokens=48).generate([prompt])[0].text
+    answer = TransformersBackend(model, tokenizer, max_new_tokens=48).generate([prompt])[0].text
     parsed = fmt.parse(answer, tools=question.tools)
     print(f"question: {args.question}\nanswer: {answer!r}")
     print(f"parsed: {parsed.turn!r}" if parsed.ok else f"not a valid answer: {parsed.failure} {parsed.detail}")

@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from slmswap._files import write_atomically
 from slmswap.data.demo import DemoSplit, demo_dataset_text
 from slmswap.doctor import DoctorReport, diagnose
 from slmswap.errors import CheckError
-from slmswap.evaluate.generation import TransformersGenerator
-from slmswap.evaluate.report import Run, report_summary, write_report
-from slmswap.evaluate.rundir import evaluate_into
-from slmswap.evaluate.runner import write_atomically
+from slmswap.evaluation.generation import TransformersBackend
+from slmswap.evaluation.report import Run, report_summary, write_report
+from slmswap.evaluation.rundir import evaluate_into
 from slmswap.models import DEFAULT_MODEL, load_model
 from slmswap.train.config import TrainConfig
 from slmswap.train.job import TrainJob
@@ -131,7 +131,7 @@ def run_demo(
         say(f"[{number}/6 · {time.perf_counter() - started:5.0f}s] {text}")
 
     def evaluate(model: Any, tokenizer: PreTrainedTokenizerBase, label: str) -> Run:
-        generator = TransformersGenerator(model, tokenizer, max_new_tokens=options.max_new_tokens)
+        generator = TransformersBackend(model, tokenizer, max_new_tokens=options.max_new_tokens)
         directory = out / "runs" / label
         shutil.rmtree(directory, ignore_errors=True)  # answers of an earlier demo's model must not be reused
         with (progress or _no_progress)(f"evaluating {label}") as advance:

@@ -8,7 +8,8 @@
     ├── TemplateError    a chat template misbehaves (drops tools, not prefix-preserving, ...)
     ├── ConfigError      a configuration value is invalid
     ├── ModelError       a model or tokenizer cannot be resolved or loaded
-    └── CheckError      the doctor found a failure that stops the work (its report says which)
+    ├── BackendError     a backend (an API, a server) failed for good, after retries
+    └── CheckError       the doctor found a failure that stops the work (its report says which)
 
 Messages say what was wrong, where, and how to fix it.
 """
@@ -16,6 +17,7 @@ Messages say what was wrong, where, and how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "BackendError",
     "CheckError",
     "ConfigError",
     "DataError",
@@ -102,3 +104,7 @@ class ModelError(SlmswapError):
 
 class CheckError(SlmswapError):
     """A doctor check failed, and the work it guards (training, the demo) was not done."""
+
+
+class BackendError(SlmswapError):
+    """A backend's request failed for good (after retries, or with an error that retrying cannot fix)."""

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from slmswap.data.demo import load_demo_dataset
-from slmswap.evaluate import read_records
+from slmswap.evaluation import read_records
 from slmswap.formats import get_format
 from slmswap.schema import Conversation
 from slmswap.train import Manifest
-from tests.evaluate.openai_server import ChatServer
+from tests.evaluation.openai_server import ChatServer
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase

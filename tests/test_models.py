@@ -95,6 +95,6 @@ def test_missing_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch) ->
 def test_cache_dir_follows_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("SLMSWAP_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert slmswap.cache_dir() == tmp_path / "slmswap"
+    assert slmswap.models.cache_dir() == tmp_path / "slmswap"
     monkeypatch.setenv("SLMSWAP_CACHE", str(tmp_path / "explicit"))
-    assert slmswap.cache_dir() == tmp_path / "explicit"
+    assert slmswap.models.cache_dir() == tmp_path / "explicit"

@@ -1,8 +1,12 @@
 """A local Sphinx extension: how slmswap's public API is laid out in the reference, and kept complete.
 
+* **The facade first.** Every name in ``slmswap.__all__`` is documented on the ``slmswap`` page, the stable
+  public API. The build checks that ``api/index.rst`` lists exactly ``slmswap`` and every public module of the
+  package (the advanced subpackages and their modules), no more, no fewer.
 * **One home per name.** Every public module (no dotted part starting with ``_``) listed in ``api/index.rst``
-  gets a page. A name exported by several modules (``slmswap.Conversation`` is ``slmswap.schema.Conversation``)
-  is documented once, in the deepest public module whose ``__all__`` lists it; names defined in a private
+  gets a page. A name exported by several modules (``slmswap.formats.get_format`` is
+  ``slmswap.formats.registry.get_format``) is documented once: on the ``slmswap`` page when the facade exports
+  it, else in the deepest public module whose ``__all__`` lists it; names defined in a private
   module (``slmswap.data._result.LoadResult``) live in the public package that exports them
   (``slmswap.data.LoadResult``). Other modules' summary tables link to the home.
 * **Any spelling resolves.** A reference to any exported spelling (``slmswap.load_openai``,
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 import re
 import sys
 from pathlib import Path
@@ -61,6 +66,16 @@ def _listed_modules() -> list[str]:
     return re.findall(r"^ {3}(slmswap(?:\.\w+)*)\s*$", text, flags=re.MULTILINE)
 
 
+def _package_modules() -> list[str]:
+    """Every public module of the slmswap package, found on disk (``slmswap`` itself included)."""
+    found = [
+        info.name
+        for info in pkgutil.walk_packages(slmswap.__path__, prefix="slmswap.")
+        if _is_public(info.name) and not info.name.endswith("__main__")
+    ]
+    return ["slmswap", *sorted(found)]
+
+
 def _public_modules() -> dict[str, ModuleType]:
     names = {name for name in _LOADED_BY_PACKAGE + _listed_modules() if _is_public(name)}
     return {name: importlib.import_module(name) for name in sorted(names)}
@@ -95,7 +110,9 @@ class _Api:
                 obj = getattr(module, name)
                 exporters = [m for m, mod in modules.items() if name in _exported(mod) and getattr(mod, name) is obj]
                 origin = getattr(obj, "__module__", None) if _kind(obj) != "data" else None
-                if origin in exporters:
+                if "slmswap" in exporters:
+                    home_module = "slmswap"  # the facade documents its names
+                elif origin in exporters:
                     home_module = origin
                 else:
                     inside = [m for m in exporters if origin and origin.startswith(m + ".")]
@@ -124,12 +141,14 @@ class _Api:
         # Module-level data documented in a public package but defined (with its docstring) in a private
         # module: autodoc looks for the docstring in the public module's source only.
         self.data_docs: dict[str, list[str]] = {}
-        private = [name for name in _LOADED_BY_PACKAGE if not _is_public(name)]
+        # The facade's data is defined (with its docstring) in the module that the facade imports it from.
+        defined = sorted(name for name in sys.modules if name.split(".")[0] == "slmswap")
         for modname, page in self.pages.items():
             for name in page["own"]["data"]:
                 if _attr_doc(modname, name) is None:
-                    for candidate in private:
-                        if candidate.startswith(modname + ".") and (doc := _attr_doc(candidate, name)):
+                    for candidate in defined:
+                        inside = candidate.startswith(modname + ".") or modname == "slmswap"
+                        if inside and candidate != modname and (doc := _attr_doc(candidate, name)):
                             self.data_docs[f"{modname}.{name}"] = doc
                             break
 
@@ -245,8 +264,22 @@ def _resolve_external(
 
 
 def _check_api_coverage(app: Sphinx, env: BuildEnvironment) -> None:
-    """Every public module, and every name its __all__ lists, must be documented."""
+    """The index lists ``slmswap`` and every public module; every name an ``__all__`` lists is documented, and
+    the ``slmswap`` page documents exactly ``slmswap.__all__``."""
     domain = env.domains.python_domain
+    listed, expected = _listed_modules(), _package_modules()
+    for missing in sorted(set(expected) - set(listed)):
+        logger.warning("public module %s is missing from docs/api/index.rst", missing, type="slmswap", subtype="api")
+    for extra in sorted(set(listed) - set(expected)):
+        logger.warning("docs/api/index.rst lists %s, not a public module", extra, type="slmswap", subtype="api")
+    facade = {name for names in API.pages["slmswap"]["own"].values() for name in names}
+    if facade != set(slmswap.__all__):
+        logger.warning(
+            "the slmswap page documents %s, not slmswap.__all__",
+            sorted(facade ^ set(slmswap.__all__)),
+            type="slmswap",
+            subtype="api",
+        )
     for modname, page in API.pages.items():
         if modname not in domain.modules:
             logger.warning(

@@ -1,4 +1,4 @@
-"""What the commands share: their registration, exit codes, model and format loading, progress bars."""
+"""What the commands share: their registration, exit codes, model arguments, progress bars."""
 
 from __future__ import annotations
 
@@ -7,16 +7,11 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from slmswap.formats.base import ChatFormat
-from slmswap.formats.registry import resolve_format
-from slmswap.models import DEFAULT_MODEL, load_tokenizer
-from slmswap.train.manifest import MANIFEST_NAME, Manifest
+from slmswap.models import DEFAULT_MODEL
+from slmswap.train.manifest import is_trained, setup_for
 
-if TYPE_CHECKING:
-    from transformers import PreTrainedTokenizerBase
+__all__ = ["Command", "add_model_arguments", "count", "fail", "is_trained", "progress_bar", "setup_for"]
 
 EXIT_OK, EXIT_CHECK, EXIT_INPUT = 0, 1, 2
 
@@ -60,11 +55,6 @@ def fail(message: str, code: int) -> int:
     return code
 
 
-def is_trained(path: str) -> bool:
-    """Whether ``path`` is a slmswap training output (it holds a manifest)."""
-    return (Path(path) / MANIFEST_NAME).is_file()
-
-
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """``--model`` (a name, path, or training output directory) and ``--format``."""
     parser.add_argument(
@@ -77,16 +67,6 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="chat format (see: slmswap formats); default: a training output's own format, else hermes",
     )
-
-
-def setup_for(model: str | None, format_name: str | None) -> tuple[PreTrainedTokenizerBase, ChatFormat]:
-    """The tokenizer and format for ``model`` (default: the embedded one): a training output's own format unless
-    another is named."""
-    model = model or DEFAULT_MODEL
-    tokenizer = load_tokenizer(model)
-    if is_trained(model) and format_name is None:
-        return tokenizer, Manifest.load(Path(model)).trained_format(tokenizer)
-    return tokenizer, resolve_format(format_name or "hermes", tokenizer=tokenizer)
 
 
 @contextmanager

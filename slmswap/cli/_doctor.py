@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from slmswap.cli._common import EXIT_CHECK, EXIT_OK, Command, add_model_arguments, count, is_trained, setup_for
-from slmswap.doctor import DoctorReport, diagnose
-from slmswap.evaluate.rundir import load_run_dir
-from slmswap.formats.registry import resolve_format
-from slmswap.schema import Conversation
-from slmswap.templates.tokenize import TokenizeOptions
-from slmswap.train.job import TrainJob, load_data
+from slmswap.cli._common import EXIT_CHECK, EXIT_OK, Command, add_model_arguments, count
+from slmswap.doctor import DoctorReport, diagnose_paths
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,38 +19,24 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--baseline", metavar="DIR", help="the evaluation run of what it replaces (LLM or base)")
     parser.add_argument("--samples", type=count, default=3, help="raw outputs shown per run (default: 3)")
+    parser.add_argument("--api-base", metavar="URL", help="a server running the exported --output (serving parity)")
+    parser.add_argument("--api-model", metavar="NAME", help="that server's model name (default: the --output path)")
 
 
 def diagnose_args(args: argparse.Namespace) -> DoctorReport:
-    """Run the doctor on what the command line names: the setup checks when a job, data, a model, a format or a
-    training output is named, the outcome checks when an output or runs are."""
-    job = TrainJob.from_yaml(args.config) if args.config else None
-    output = args.output
-    if output is None and job is not None and is_trained(str(job.config.output_dir)):
-        output = str(job.config.output_dir)
-    conversations: list[Conversation] | None = None
-    tokenizer = fmt = None
-    options = TokenizeOptions()
-    if job is not None:
-        tokenizer = job.load_tokenizer()
-        fmt = job.load_format(tokenizer) if args.format is None else resolve_format(args.format, tokenizer=tokenizer)
-        conversations = job.load_train()
-        options = job.config.tokenize_options()
-    elif args.data or args.model or args.format or output:
-        # A training output's own tokenizer and format are checked unless another model is named.
-        trained = output is not None and args.model is None and is_trained(output)
-        tokenizer, fmt = setup_for(output if trained else args.model, args.format)
-    if args.data:
-        conversations = load_data(args.data)
-    return diagnose(
-        tokenizer=tokenizer,
-        fmt=fmt,
-        conversations=conversations,
-        options=options if args.max_length is None else options.model_copy(update={"max_length": args.max_length}),
-        output_dir=Path(output) if output else None,
-        runs=[load_run_dir(run) for run in args.run],
-        baseline=load_run_dir(args.baseline) if args.baseline else None,
+    """The doctor on what the command line names (see :func:`slmswap.doctor.diagnose_paths`)."""
+    return diagnose_paths(
+        config=args.config,
+        data=args.data,
+        model=args.model,
+        format=args.format,
+        max_length=args.max_length,
+        output=args.output,
+        runs=args.run,
+        baseline=args.baseline,
         samples=args.samples,
+        api_base=args.api_base,
+        api_model=args.api_model,
     )
 
 

@@ -4,33 +4,24 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slmswap.cli._common import (
     EXIT_CHECK,
-    EXIT_INPUT,
     EXIT_OK,
     Command,
     add_model_arguments,
     count,
-    fail,
-    is_trained,
     progress_bar,
-    setup_for,
 )
-from slmswap.doctor import ACCURACY_METRICS
-from slmswap.errors import ConfigError
-from slmswap.evaluate.generation import TransformersGenerator
-from slmswap.evaluate.report import Run, report_summary, write_report
-from slmswap.evaluate.rundir import evaluate_into, load_run_dir
-from slmswap.evaluate.runner import Generate
-from slmswap.formats.base import ChatFormat
-from slmswap.metrics import compare
-from slmswap.models import DEFAULT_MODEL
-from slmswap.train.job import load_data
+from slmswap.data.named import load_data
+from slmswap.evaluation.choice import choose_backend
+from slmswap.evaluation.report import Run, report_summary, write_report
+from slmswap.evaluation.rundir import evaluate_into, load_run_dir
+from slmswap.metrics import require_better
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedTokenizerBase
+    pass
 
 
 def _eval_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,49 +44,28 @@ def _eval_arguments(parser: argparse.ArgumentParser) -> None:
     api.add_argument("--concurrency", type=count, default=8, help="requests in flight (default: 8)")
 
 
-def _generator(args: argparse.Namespace) -> tuple[Generate, PreTrainedTokenizerBase, ChatFormat, str]:
-    """(generate, tokenizer, format, what answers) for the command line's model or API."""
-    if args.api_base:
-        from slmswap.evaluate.openai import OpenAIChatBackend
-
-        if not args.api_model:
-            raise ConfigError("--api-base needs --api-model (the API's name for the model)")
-        tokenizer, fmt = setup_for(args.model, args.format)
-        backend = OpenAIChatBackend(
-            args.api_base,
-            args.api_model,
-            api_key_env=args.api_key_env,
-            api_version=args.api_version,
-            concurrency=args.concurrency,
-            max_tokens=args.max_new_tokens,
-        )
-        return backend.generate, tokenizer, fmt, args.api_model
-    model: Any
-    if args.model is not None and is_trained(args.model):
-        from slmswap.train.trainer import load_trained
-
-        model, tokenizer, fmt, _ = load_trained(args.model, format=args.format, override=args.override)
-    else:
-        from slmswap.models import load_model
-
-        tokenizer, fmt = setup_for(args.model, args.format)
-        model = load_model(args.model or DEFAULT_MODEL)
-        model.eval()
-    generator = TransformersGenerator(model, tokenizer, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens)
-    return generator.generate, tokenizer, fmt, args.model or DEFAULT_MODEL
-
-
 def _eval(args: argparse.Namespace) -> int:
     conversations = load_data(args.data)[: args.limit]
-    generate, tokenizer, fmt, answering = _generator(args)
-    with progress_bar(f"evaluating {answering} ({fmt.name})") as advance:
+    choice = choose_backend(
+        model=args.model,
+        format=args.format,
+        override=args.override,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+        api_base=args.api_base,
+        api_model=args.api_model,
+        api_key_env=args.api_key_env,
+        api_version=args.api_version,
+        concurrency=args.concurrency,
+    )
+    with progress_bar(f"evaluating {choice.name} ({choice.fmt.name})") as advance:
         run = evaluate_into(
             args.out,
             conversations,
-            generate,
-            tokenizer,
-            fmt,
-            model=answering,
+            choice.generate,
+            choice.tokenizer,
+            choice.fmt,
+            model=choice.name,
             batch_size=args.batch_size,
             progress=advance,
         )
@@ -144,22 +114,9 @@ def _compare(args: argparse.Namespace) -> int:
     print(report_summary([baseline, run]))
     if not args.require_better:
         return EXIT_OK
-    rows = {row.metric: row for row in compare(baseline.result.metrics, run.result.metrics)}
-    wanted = [args.metric] if args.metric else list(ACCURACY_METRICS)
-    metric = next((name for name in wanted if name in rows), None)
-    if metric is None:
-        return fail(f"no comparable metric among {wanted}; available: {sorted(rows)}", EXIT_INPUT)
-    row = rows[metric]
-    if row.difference > 0 and row.significant:
-        print(
-            f"{run.label} beats {baseline.label} on {metric}: {row.difference:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
-        )
-        return EXIT_OK
-    print(
-        f"{run.label} does not beat {baseline.label} on {metric} with an interval excluding zero: "
-        f"{row.difference:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
-    )
-    return EXIT_CHECK
+    verdict = require_better(baseline.result.metrics, run.result.metrics, metric=args.metric)
+    print(verdict.describe(baseline.label, run.label))
+    return EXIT_OK if verdict.better else EXIT_CHECK
 
 
 COMPARE = Command(

@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from slmswap._files import write_atomically
 from slmswap.cli._common import EXIT_INPUT, EXIT_OK, Command, add_model_arguments, count, fail, setup_for
-from slmswap.evaluate.runner import write_atomically
+from slmswap.data.named import load_data
 from slmswap.formats.registry import available_formats
 from slmswap.templates.inspect import mask_html, mask_terminal
 from slmswap.templates.tokenize import IGNORE_INDEX, TokenizeOptions, tokenize_conversation
-from slmswap.train.job import load_data
 
 
 def _formats_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,18 +7,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from slmswap.doctor.result import CheckResult, Status, worst
-from slmswap.evaluate.report import Run, prompt_mismatches
+from slmswap.evaluation.report import Run, prompt_mismatches
 from slmswap.formats.base import ChatFormat
+from slmswap.metrics import ACCURACY_METRICS
 from slmswap.train.manifest import Manifest
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["ACCURACY_METRICS", "accuracy", "outcome_checks"]
-
-ACCURACY_METRICS = ("arguments_exact_match", "exact_match")
-"""The metric that stands for held-out task accuracy: argument exact match when the data has tool calls,
-else exact match."""
+__all__ = ["accuracy", "outcome_checks"]
 
 
 def accuracy(run: Run) -> tuple[str, float] | None:

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 from slmswap.doctor.result import CheckResult, Status, worst
 from slmswap.errors import FormatError, TemplateError
-from slmswap.formats._shape import shape_messages, template_shape
 from slmswap.formats.base import ChatFormat
+from slmswap.formats.registry import tool_call_hint
+from slmswap.rendering import shape_messages, template_shape
 from slmswap.schema import Conversation
 from slmswap.templates.lint import Finding, Severity, lint_template, sample_conversations
 from slmswap.templates.prepare import PreparationStats, prepare_dataset
@@ -102,7 +103,7 @@ def _data(stats: PreparationStats, options: TokenizeOptions) -> list[CheckResult
             "data",
             Status.FAIL,
             f"none of {stats.examples} examples has anything to train ({_counts(stats.dropped)})",
-            "check the format can write this data (tool calls need hermes/xml/cep/native, not structured) and "
+            f"check the format can write this data (tool calls need {tool_call_hint()}) and "
             "that every conversation ends in an assistant turn",
             examples,
         )

@@ -12,9 +12,12 @@ from slmswap.formats.native import NativeFormat, detect_family
 from slmswap.formats.registry import (
     ENTRY_POINT_GROUP,
     available_formats,
+    format_class,
     get_format,
     register_format,
     resolve_format,
+    tool_call_formats,
+    tool_call_hint,
 )
 from slmswap.formats.structured import StructuredFormat
 from slmswap.formats.xml import XmlFormat
@@ -35,7 +38,10 @@ __all__ = [
     "available_formats",
     "choose_cep_variant",
     "detect_family",
+    "format_class",
     "get_format",
     "register_format",
     "resolve_format",
+    "tool_call_formats",
+    "tool_call_hint",
 ]

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import JsonValue
 
 from slmswap.errors import FormatError, TemplateError
-from slmswap.formats._shape import apply_template, shape_messages, template_shape
+from slmswap.formats.serving import ServingHooks, text_format_preamble
+from slmswap.rendering import apply_template, shape_messages, template_shape
 from slmswap.schema import Conversation, Message, Tool
 
 if TYPE_CHECKING:
@@ -98,9 +99,21 @@ class ChatFormat(ABC):
     target_from_template: ClassVar[bool] = False
     """Whether the chat template, not the format, writes the assistant text (the native format): the template
     engine then reads the text off the rendered conversation instead of asking :meth:`render_assistant`."""
+    needs_tokenizer: ClassVar[bool] = False
+    """Whether the constructor takes the model's tokenizer as ``tokenizer=`` (the native format reads its
+    template); :func:`~slmswap.formats.resolve_format` hands it over."""
+    writes_tool_calls: ClassVar[bool] = True
+    """Whether the format can write assistant tool calls (the structured format answers with JSON only)."""
+
+    @property
+    def call_syntax(self) -> str | None:
+        """The family of call syntax the output uses, by the name serving engines give their parsers for it
+        (``"hermes"``: ``<tool_call>`` JSON; ``"llama3"``, ``"mistral"``), or ``None`` for a syntax of its own."""
+        return None
 
     def options(self) -> dict[str, JsonValue]:
-        """The options this instance was built with (recorded in manifests)."""
+        """The constructor arguments this instance was built with (recorded in manifests, so that
+        ``get_format(name, **options)`` rebuilds it)."""
         return {}
 
     @abstractmethod
@@ -130,6 +143,30 @@ class ChatFormat(ABC):
     def render_tool_result(self, message: Message) -> str:
         """The text of a tool result turn."""
         return message.content or ""
+
+    def serving_hooks(self) -> ServingHooks | None:
+        """The Jinja this format contributes to an exported chat template (see :mod:`slmswap.formats.serving`);
+        ``None`` (the default): the format does not say, and cannot be exported."""
+        return None
+
+    def serving_preamble(self) -> str | None:
+        """Jinja statements, emitting no text, that set ``slmswap.messages`` from the OpenAI-style ``messages``
+        and ``tools`` a server receives, exactly as :meth:`chat_input` builds them from a conversation
+        (``None``: the format cannot be exported). Built from :meth:`serving_hooks`; a format whose messages
+        the chat template receives as they are (``native``) returns ``""``."""
+        hooks = self.serving_hooks()
+        return None if hooks is None else text_format_preamble(hooks)
+
+    def serving_tools(self) -> bool:
+        """Whether the chat template itself still receives ``tools`` (only a format that lets the template
+        render them); text formats write tools into the system prompt."""
+        return False
+
+    def response_fields(self, content_close: str) -> dict[str, Any] | None:
+        """The ``fields`` of a transformers ``response_template`` that read this format's output into
+        ``content`` and ``tool_calls``; ``content_close`` is the regex that ends the turn. ``None`` (the
+        default): the format does not say, and cannot be exported."""
+        return None
 
     def check(self, conversation: Conversation) -> None:
         """Raise :class:`~slmswap.errors.FormatError` if the format cannot express ``conversation``."""

@@ -24,6 +24,7 @@ from typing import ClassVar, Literal, get_args
 from pydantic import JsonValue
 
 from slmswap.errors import FormatError
+from slmswap.formats.serving import ServingHooks, jinja_literal
 from slmswap.formats.xml import XmlFormat
 from slmswap.schema import Conversation
 
@@ -85,6 +86,16 @@ class CepFormat(XmlFormat):
         rest = super().system_prompt(conversation)
         rules = CEP_RULES[self.variant]
         return f"{rules}\n\n{rest}" if rest else rules
+
+    def serving_hooks(self) -> ServingHooks:
+        """The XML format's hooks, with the rules block ahead of its system prompt."""
+        xml = super().serving_hooks()
+        rules = jinja_literal(CEP_RULES[self.variant])
+        system = (
+            xml.system + f'{{%- set slmswap.system = {rules} ~ "\\n\\n" ~ slmswap.system '
+            f"if slmswap.system else {rules} -%}}"
+        )
+        return ServingHooks(system=system, assistant=xml.assistant, tool_result=xml.tool_result)
 
 
 def choose_cep_variant(counts: Mapping[str, int]) -> CepVariant:

@@ -13,6 +13,7 @@ from pydantic import JsonValue
 
 from slmswap.errors import FormatError, SlmswapError
 from slmswap.formats.base import ChatFormat, ChatInput, ParseFailure, ParseResult
+from slmswap.formats.serving import ServingHooks
 from slmswap.schema import Conversation, Message, Tool
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ class GuardedFormat(ChatFormat):
         self.version = inner.version  # type: ignore[misc]
         self.system_prompt_source = inner.system_prompt_source  # type: ignore[misc]
         self.target_from_template = inner.target_from_template  # type: ignore[misc]
+        self.needs_tokenizer = inner.needs_tokenizer  # type: ignore[misc]
+        self.writes_tool_calls = inner.writes_tool_calls  # type: ignore[misc]
 
     def _failed(self, method: str, exc: Exception) -> FormatError:
         message = f"format {self.inner.name!r} ({self.source}) raised in {method}: {type(exc).__name__}: {exc}"
@@ -48,6 +51,32 @@ class GuardedFormat(ChatFormat):
     def options(self) -> dict[str, JsonValue]:
         """The plugin's options."""
         result: dict[str, JsonValue] = self._call("options")
+        return result
+
+    @property
+    def call_syntax(self) -> str | None:
+        """The plugin's call syntax."""
+        result: str | None = self._call("__getattribute__", "call_syntax")
+        return result
+
+    def serving_hooks(self) -> ServingHooks | None:
+        """The plugin's serving hooks."""
+        result: ServingHooks | None = self._call("serving_hooks")
+        return result
+
+    def serving_preamble(self) -> str | None:
+        """The plugin's serving preamble."""
+        result: str | None = self._call("serving_preamble")
+        return result
+
+    def serving_tools(self) -> bool:
+        """Whether the plugin lets the template render tools."""
+        result: bool = self._call("serving_tools")
+        return result
+
+    def response_fields(self, content_close: str) -> dict[str, Any] | None:
+        """The plugin's response-template fields."""
+        result: dict[str, Any] | None = self._call("response_fields", content_close)
         return result
 
     def render_assistant(self, turn: Message) -> str:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from slmswap.errors import FormatError
 from slmswap.formats._scan import ParseStopError, TagBlock, as_arguments, dumps, make_call, parse_tagged
 from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
+from slmswap.formats.serving import CALL_PARTS, ServingHooks, hermes_call_fields, jinja_literal
 from slmswap.schema import Conversation, Message, Tool, ToolCall
 
 __all__ = ["HERMES_INSTRUCTIONS", "HermesFormat"]
@@ -40,6 +41,11 @@ class HermesFormat(ChatFormat):
         "own system prompt"
     )
 
+    @property
+    def call_syntax(self) -> str:
+        """``"hermes"``."""
+        return "hermes"
+
     def system_prompt(self, conversation: Conversation) -> str | None:
         """Hermes' instructions listing the tools, followed by the conversation's system prompt."""
         if not conversation.tools:
@@ -62,6 +68,35 @@ class HermesFormat(ChatFormat):
         """The result wrapped in ``<tool_response>``, with the tool's name when known."""
         body = dumps({"name": message.name, "content": message.content}) if message.name else message.content
         return f"<tool_response>\n{body}\n</tool_response>"
+
+    def serving_hooks(self) -> ServingHooks:
+        """:meth:`system_prompt`, :meth:`render_assistant` and :meth:`render_tool_result` in Jinja."""
+        head, _, tail = HERMES_INSTRUCTIONS.replace("{{", "{").replace("}}", "}").partition("{tools}")
+        listed = '(tools|map("tojson")|join("\\n"))'
+        system = (
+            "{%- if tools -%}"
+            f"{{%- set block = {jinja_literal(head)} ~ {listed} ~ {jinja_literal(tail)} -%}}"
+            '{%- set slmswap.system = block ~ "\\n\\n" ~ slmswap.system if slmswap.system else block -%}'
+            "{%- endif -%}"
+        )
+        assistant = (
+            "{%- set slmswap.parts = [m.content] if m.content else [] -%}"
+            "{%- for c in (m.tool_calls or []) -%}" + CALL_PARTS + "{%- set slmswap.parts = slmswap.parts + "
+            '["<tool_call>\\n{\\"name\\": " ~ f.name|tojson ~ ", \\"arguments\\": " ~ a ~ "}\\n</tool_call>"] -%}'
+            "{%- endfor -%}"
+            '{%- set slmswap.text = slmswap.parts|join("\\n") -%}'
+        )
+        tool_result = (
+            "{%- if slmswap.name -%}"
+            '{%- set body = "{\\"name\\": " ~ slmswap.name|tojson ~ ", \\"content\\": " ~ m.content|tojson ~ "}" -%}'
+            "{%- else -%}{%- set body = m.content -%}{%- endif -%}"
+            '{%- set slmswap.text = "<tool_response>\\n" ~ body ~ "\\n</tool_response>" -%}'
+        )
+        return ServingHooks(system=system, assistant=assistant, tool_result=tool_result)
+
+    def response_fields(self, content_close: str) -> dict[str, Any]:
+        """Content, then ``<tool_call>`` JSON blocks."""
+        return hermes_call_fields(content_close)
 
     def parse(self, text: str, *, tools: Sequence[Tool] = (), strict: bool = True) -> ParseResult:
         """Leading content, then ``<tool_call>`` blocks holding ``{"name", "arguments"}`` JSON."""

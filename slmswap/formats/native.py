@@ -27,9 +27,10 @@ from pydantic import JsonValue
 
 from slmswap.errors import FormatError, TemplateError
 from slmswap.formats._scan import ParseStopError, as_arguments, check_calls, make_call, without_reasoning
-from slmswap.formats._shape import apply_template, render_batch
 from slmswap.formats.base import ChatFormat, ChatInput, ParseFailure, ParseResult
 from slmswap.formats.hermes import HermesFormat
+from slmswap.formats.serving import hermes_call_fields
+from slmswap.rendering import apply_template, render_batch
 from slmswap.schema import Conversation, Message, Tool, ToolCall
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class NativeFormat(ChatFormat):
     name: ClassVar[str] = "native"
     version: ClassVar[str] = "1"
     target_from_template: ClassVar[bool] = True
+    needs_tokenizer: ClassVar[bool] = True
     system_prompt_source: ClassVar[str] = (
         "the conversation's own system prompt; the chat template adds the tool listing (send the same tools to an "
         "LLM baseline through its API's tools parameter)"
@@ -90,6 +92,7 @@ class NativeFormat(ChatFormat):
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, parser: ToolFamily | Literal["auto"] = "auto") -> None:
         self.tokenizer = tokenizer
+        self.parser = parser
         template = tokenizer.chat_template
         if not isinstance(template, str):
             raise FormatError("the tokenizer has no chat template; the native format needs one")
@@ -108,8 +111,8 @@ class NativeFormat(ChatFormat):
         self._end_of_turn = self._turn_suffix()
 
     def options(self) -> dict[str, JsonValue]:
-        """``{"parser": family}``."""
-        return {"parser": self.family}
+        """``{"parser": ...}`` as given (``"auto"``: the family read off the template, see :attr:`family`)."""
+        return {"parser": self.parser}
 
     def _apply(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, generation: bool) -> str:
         try:
@@ -176,6 +179,30 @@ class NativeFormat(ChatFormat):
         """:meth:`render_assistant` of several turns, in one template call."""
         suffix = self._end_of_turn
         return [t[: -len(suffix)] if suffix and t.endswith(suffix) else t for t in self._assistant_texts(turns)]
+
+    @property
+    def call_syntax(self) -> str | None:
+        """The template's family (see :attr:`family`)."""
+        return self.family
+
+    def serving_preamble(self) -> str:
+        """Nothing: the chat template receives the OpenAI messages and tools as they are."""
+        return ""
+
+    def serving_tools(self) -> bool:
+        """The chat template renders the tools itself."""
+        return True
+
+    def response_fields(self, content_close: str) -> dict[str, Any] | None:
+        """The hermes family's fields (a response template the tokenizer or TRL provides is used whole by export,
+        see :attr:`response_template`); ``None`` for the other families."""
+        return hermes_call_fields(content_close) if self.family == "hermes" else None
+
+    @property
+    def response_template(self) -> Any:
+        """The response template a server should read this template's output with: the tokenizer's own, else
+        the one TRL ships for this exact template, else ``None``."""
+        return self._response_template or _known_response_template(self.tokenizer)
 
     def parse(self, text: str, *, tools: Sequence[Tool] = (), strict: bool = True) -> ParseResult:
         """Through the tokenizer's response template when it has one, else the family's parser."""

@@ -9,8 +9,15 @@ Entry points are listed when the registry is first used and imported only when t
 plugin that fails to import produces a warning naming it (and :func:`get_format` of that name raises a
 :class:`~slmswap.errors.FormatError`); it never breaks ``import slmswap``. Formats that do not come with slmswap
 are wrapped in a :class:`~slmswap.formats.guard.GuardedFormat`, which reports a plugin raising on use the same
-way. Two sources claiming one name is a
-:class:`~slmswap.errors.FormatError` naming both.
+way.
+
+A name claimed twice is settled as fsspec settles its registry: a plugin claiming a name that is already taken
+(built in, or by an earlier plugin) is skipped with a warning naming both sources, and discovery carries on;
+registering in code over a taken name needs ``replace=True``.
+
+What a format can do is read off its class (:attr:`~slmswap.formats.ChatFormat.writes_tool_calls`,
+:attr:`~slmswap.formats.ChatFormat.needs_tokenizer`), so hints such as "tool calls need ..." list every
+registered format that fits, plugins included.
 """
 
 from __future__ import annotations
@@ -26,7 +33,17 @@ from slmswap.errors import FormatError
 from slmswap.formats.base import ChatFormat
 from slmswap.formats.guard import GuardedFormat
 
-__all__ = ["ENTRY_POINT_GROUP", "FormatFactory", "available_formats", "get_format", "register_format", "resolve_format"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "FormatFactory",
+    "available_formats",
+    "format_class",
+    "get_format",
+    "register_format",
+    "resolve_format",
+    "tool_call_formats",
+    "tool_call_hint",
+]
 
 ENTRY_POINT_GROUP = "slmswap.formats"
 """The entry-point group plugins register formats under."""
@@ -65,7 +82,13 @@ def _discover_plugins() -> None:
         source = f"plugin {point.value!r}" + (f" from {point.dist.name}" if point.dist is not None else "")
         existing = _registry.get(point.name)
         if existing is not None:
-            raise FormatError(f"format name {point.name!r} is claimed by both {existing.source} and {source}")
+            warnings.warn(
+                f"format name {point.name!r} is claimed by both {existing.source} and {source}; "
+                f"keeping {existing.source}, skipping {source}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            continue
         _registry[point.name] = _Entry(source, point.value)
 
 
@@ -134,11 +157,49 @@ def get_format(name: str, **options: Any) -> ChatFormat:
     return instance if entry.source == _BUILTIN_SOURCE else GuardedFormat(instance, entry.source)
 
 
+def format_class(name: str) -> type[ChatFormat] | None:
+    """The class registered as ``name`` (imported if need be), or ``None`` when its factory is not a
+    :class:`ChatFormat` subclass (a plain callable) or its plugin fails to load."""
+    _discover_plugins()
+    entry = _registry.get(name)
+    if entry is None:
+        raise FormatError(f"unknown format {name!r}; available: {', '.join(sorted(_registry))}")
+    try:
+        factory = _load(name, entry)
+    except FormatError:
+        return None
+    return factory if isinstance(factory, type) and issubclass(factory, ChatFormat) else None
+
+
+def tool_call_formats(*, as_text: bool = False) -> list[str]:
+    """The registered formats whose class says it writes tool calls; ``as_text``: only those that write tools
+    and calls as text of their own (not through the chat template's ``tools=`` support)."""
+    names = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a broken plugin is reported when it is used
+        for name in available_formats():
+            cls = format_class(name)
+            if cls is not None and cls.writes_tool_calls and not (as_text and cls.target_from_template):
+                names.append(name)
+    return names
+
+
+def tool_call_hint(*, as_text: bool = False) -> str:
+    """The formats of :func:`tool_call_formats` in words: ``"'cep', 'hermes', 'native' or 'xml'"``."""
+    quoted = [repr(name) for name in tool_call_formats(as_text=as_text)]
+    if len(quoted) < 2:
+        return "".join(quoted) or "a format that writes tool calls"
+    return f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
 def resolve_format(fmt: str | ChatFormat, *, tokenizer: Any = None, **options: Any) -> ChatFormat:
     """``fmt`` itself if it is a format instance, else ``get_format(fmt, **options)``; ``tokenizer`` is handed
-    to the format that reads the model's template (``native``) and ignored by the others."""
+    to formats whose class says they need it (:attr:`~slmswap.formats.ChatFormat.needs_tokenizer`) and ignored
+    by the others."""
     if isinstance(fmt, ChatFormat):
         return fmt
-    if fmt == "native" and tokenizer is not None:
-        options["tokenizer"] = tokenizer
+    if tokenizer is not None:
+        cls = format_class(fmt) if fmt in available_formats() else None
+        if cls is not None and cls.needs_tokenizer:
+            options["tokenizer"] = tokenizer
     return get_format(fmt, **options)

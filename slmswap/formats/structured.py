@@ -19,6 +19,8 @@ from pydantic import JsonValue
 from slmswap.errors import FormatError
 from slmswap.formats._scan import ParseStopError, decode_json_value, dumps, strip_fences, without_reasoning
 from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
+from slmswap.formats.registry import tool_call_hint
+from slmswap.formats.serving import ServingHooks, jinja_literal
 from slmswap.schema import Conversation, JsonObject, Message, Tool
 
 __all__ = ["STRUCTURED_INSTRUCTIONS", "StructuredFormat"]
@@ -32,6 +34,7 @@ class StructuredFormat(ChatFormat):
 
     name: ClassVar[str] = "structured"
     version: ClassVar[str] = "1"
+    writes_tool_calls: ClassVar[bool] = False
     system_prompt_source: ClassVar[str] = (
         "the JSON-only instruction (with the JSON Schema when one is set), then the conversation's own"
     )
@@ -60,10 +63,22 @@ class StructuredFormat(ChatFormat):
             block += f"\nThe object must satisfy this JSON Schema:\n{dumps(self.schema)}"
         return f"{block}\n\n{conversation.system}" if conversation.system else block
 
+    def serving_hooks(self) -> ServingHooks:
+        """The instruction block ahead of the system prompt; answers and tool results pass as they are (an
+        answer is sent back as the JSON text the model wrote)."""
+        block = jinja_literal(self.system_prompt(Conversation(messages=(Message.user(""),))) or "")
+        system = f'{{%- set slmswap.system = {block} ~ "\\n\\n" ~ slmswap.system if slmswap.system else {block} -%}}'
+        content = '{%- set slmswap.text = m.content or "" -%}'
+        return ServingHooks(system=system, assistant=content, tool_result=content)
+
+    def response_fields(self, content_close: str) -> dict[str, Any]:
+        """All of the output is content (the JSON answer as text)."""
+        return {"content": {"close_pattern": content_close, "content": "text"}}
+
     def render_assistant(self, turn: Message) -> str:
         """The answer object in canonical JSON."""
         if turn.tool_calls:
-            raise FormatError("the structured format cannot express tool calls; use 'hermes', 'xml', 'cep' or 'native'")
+            raise FormatError(f"the structured format cannot express tool calls; use {tool_call_hint()}")
         try:
             value = json.loads(turn.content or "")
         except ValueError as exc:

@@ -21,6 +21,7 @@ from slmswap.formats._scan import (
     parse_tagged,
 )
 from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
+from slmswap.formats.serving import CALL_PARTS, ServingHooks, jinja_literal
 from slmswap.schema import Conversation, Message, Tool, ToolCall
 
 __all__ = ["XML_TOOLS_INSTRUCTIONS", "XmlFormat"]
@@ -62,6 +63,40 @@ class XmlFormat(ChatFormat):
                 raise FormatError(f"{self.name} cannot put the tool name {call.name!r} in an XML attribute")
             parts.append(f'<tool_call name="{call.name}">{dumps(call.arguments)}</tool_call>')
         return "\n".join(parts)
+
+    def serving_hooks(self) -> ServingHooks:
+        """:meth:`system_prompt`, :meth:`render_assistant` and the plain tool results in Jinja."""
+        head, _, tail = XML_TOOLS_INSTRUCTIONS.replace("{{", "{").replace("}}", "}").partition("{tools}")
+        listed = '(tools|map(attribute="function")|map("tojson")|join("\\n"))'
+        system = (
+            "{%- if tools -%}"
+            f"{{%- set block = {jinja_literal(head)} ~ {listed} ~ {jinja_literal(tail)} -%}}"
+            '{%- set slmswap.system = block ~ "\\n\\n" ~ slmswap.system if slmswap.system else block -%}'
+            "{%- endif -%}"
+        )
+        assistant = (
+            "{%- set slmswap.parts = [m.content] if m.content else [] -%}"
+            "{%- for c in (m.tool_calls or []) -%}" + CALL_PARTS + "{%- set slmswap.parts = slmswap.parts + "
+            '["<tool_call name=\\"" ~ f.name ~ "\\">" ~ a ~ "</tool_call>"] -%}'
+            "{%- endfor -%}"
+            '{%- set slmswap.text = slmswap.parts|join("\\n") -%}'
+        )
+        return ServingHooks(
+            system=system, assistant=assistant, tool_result='{%- set slmswap.text = m.content or "" -%}'
+        )
+
+    def response_fields(self, content_close: str) -> dict[str, Any]:
+        """Content, then ``<tool_call name="...">`` tags with a JSON body."""
+        return {
+            "tool_calls": {
+                "open_pattern": r'\s*<tool_call name="(?P<name>[^"]*)">',
+                "close_pattern": r"</tool_call>\s*",
+                "repeats": True,
+                "content": "json",
+                "transform": {"type": "function", "function": {"name": "{name}", "arguments": "{content}"}},
+            },
+            "content": {"close_pattern": content_close, "content": "text"},
+        }
 
     def parse(self, text: str, *, tools: Sequence[Tool] = (), strict: bool = True) -> ParseResult:
         """Leading content, then ``<tool_call name="...">{...}</tool_call>`` tags."""

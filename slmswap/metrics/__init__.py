@@ -5,7 +5,17 @@ Falling loss says nothing about whether a model calls the right tool with the ri
 
 from slmswap.metrics.base import Metric, MetricBase, MetricValue, ScoredExample, mean_value
 from slmswap.metrics.bfcl import BfclAstMatch, ast_match
-from slmswap.metrics.scoring import Comparison, MetricsReport, compare, default_metrics, score_examples
+from slmswap.metrics.scoring import (
+    ACCURACY_METRICS,
+    Comparison,
+    MetricsReport,
+    Verdict,
+    compare,
+    default_metrics,
+    metric_names,
+    require_better,
+    score_examples,
+)
 from slmswap.metrics.stats import Interval, bootstrap_mean, mcnemar_exact, paired_bootstrap_difference
 from slmswap.metrics.task import (
     ArgumentF1,
@@ -19,6 +29,7 @@ from slmswap.metrics.task import (
 )
 
 __all__ = [
+    "ACCURACY_METRICS",
     "ArgumentF1",
     "ArgumentsExactMatch",
     "BfclAstMatch",
@@ -32,6 +43,7 @@ __all__ = [
     "ScoredExample",
     "ToolNameMatch",
     "ValidOutput",
+    "Verdict",
     "ast_match",
     "bootstrap_mean",
     "canonical_turn",
@@ -41,6 +53,8 @@ __all__ = [
     "issues",
     "mcnemar_exact",
     "mean_value",
+    "metric_names",
     "paired_bootstrap_difference",
+    "require_better",
     "score_examples",
 ]

@@ -6,18 +6,38 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
+from slmswap.errors import ConfigError
 from slmswap.metrics.base import Metric, MetricBase, MetricValue, ScoredExample, mean_value
 from slmswap.metrics.bfcl import BfclAstMatch
 from slmswap.metrics.stats import mcnemar_exact, paired_bootstrap_difference
 from slmswap.metrics.task import ArgumentF1, ArgumentsExactMatch, ExactMatch, ToolNameMatch, ValidOutput
 
-__all__ = ["Comparison", "MetricsReport", "compare", "default_metrics", "score_examples"]
+__all__ = [
+    "ACCURACY_METRICS",
+    "Comparison",
+    "MetricsReport",
+    "Verdict",
+    "compare",
+    "default_metrics",
+    "metric_names",
+    "require_better",
+    "score_examples",
+]
+
+ACCURACY_METRICS = ("arguments_exact_match", "exact_match")
+"""The metric that stands for held-out task accuracy: argument exact match when the data has tool calls,
+else exact match."""
 
 
 def default_metrics() -> list[Metric]:
     """The headline metrics: valid output, exact match, tool-name match, argument exact match, argument F1 and
     the BFCL AST match (which only applies to BFCL examples)."""
     return [ValidOutput(), ExactMatch(), ToolNameMatch(), ArgumentsExactMatch(), ArgumentF1(), BfclAstMatch()]
+
+
+def metric_names(metrics: Sequence[Metric] | None = None) -> list[str]:
+    """The names ``metrics`` (default: :func:`default_metrics`) score under."""
+    return [metric.name for metric in (metrics if metrics is not None else default_metrics())]
 
 
 class MetricsReport(BaseModel):
@@ -118,3 +138,37 @@ def compare(a: MetricsReport, b: MetricsReport, *, seed: int = 0) -> list[Compar
             )
         )
     return comparisons
+
+
+class Verdict(BaseModel):
+    """Whether a run beats its baseline on one metric, with the comparison that decided it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    better: bool
+    """The difference is positive and its paired interval excludes zero."""
+    comparison: Comparison
+
+    def describe(self, baseline: str, run: str) -> str:
+        """One line saying what was decided, with the difference and its interval."""
+        row = self.comparison
+        numbers = f"{row.difference:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
+        if self.better:
+            return f"{run} beats {baseline} on {row.metric}: {numbers}"
+        return f"{run} does not beat {baseline} on {row.metric} with an interval excluding zero: {numbers}"
+
+
+def require_better(baseline: MetricsReport, run: MetricsReport, *, metric: str | None = None, seed: int = 0) -> Verdict:
+    """Judge ``run`` against ``baseline`` on ``metric`` (default: the first of :data:`ACCURACY_METRICS` both
+    runs scored): better only when the difference is positive and its paired 95 % interval excludes zero.
+
+    Raises:
+        ConfigError: When neither run pair scored the metric.
+    """
+    rows = {row.metric: row for row in compare(baseline, run, seed=seed)}
+    wanted = [metric] if metric else list(ACCURACY_METRICS)
+    chosen = next((name for name in wanted if name in rows), None)
+    if chosen is None:
+        raise ConfigError(f"no comparable metric among {wanted}; available: {sorted(rows)}")
+    row = rows[chosen]
+    return Verdict(better=row.difference > 0 and row.significant, comparison=row)

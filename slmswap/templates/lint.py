@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from slmswap.errors import FormatError, TemplateError
-from slmswap.formats._shape import apply_template
 from slmswap.formats.base import ChatFormat
+from slmswap.formats.registry import tool_call_hint
+from slmswap.rendering import apply_template
 from slmswap.schema import Conversation, Message, Tool, ToolCall
 from slmswap.templates.spans import RenderedConversation, render_with_spans, special_token_pattern
 
@@ -177,7 +178,7 @@ def drops_tools(ctx: _Context) -> list[Finding]:
             Severity.ERROR,
             f"the rendered conversation never mentions {', '.join(map(repr, missing))}: the template drops tools or "
             "tool calls.",
-            "use the 'hermes', 'xml' or 'cep' format, which write tools and calls as text",
+            f"use a format that writes tools and calls as text: {tool_call_hint(as_text=True)}",
             ctx.index,
         )
     ]

@@ -21,8 +21,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from slmswap.errors import TemplateError
-from slmswap.formats._shape import apply_template, render_batch, shape_messages, template_shape
 from slmswap.formats.base import ChatFormat
+from slmswap.rendering import apply_template, render_batch, shape_messages, template_shape
 from slmswap.schema import Conversation
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from slmswap.errors import DataError, FormatError, TemplateError
-from slmswap.formats._shape import apply_template
 from slmswap.formats.base import ChatFormat
+from slmswap.rendering import apply_template
 from slmswap.schema import Conversation
 from slmswap.templates.spans import TurnSelection, render_with_spans
 

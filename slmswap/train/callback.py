@@ -1,5 +1,6 @@
 """Task metrics during training: every N steps (and at the end), generate on a held-out slice with the same
-format and template, and log valid output, tool-name match and argument exact match next to the loss."""
+format and template, and log the very metrics :func:`~slmswap.evaluate` scores (user metrics included) next to
+the loss. Prompts and parsing are the evaluator's own (:func:`~slmswap.evaluation.eval_items`)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,26 @@ from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
 
-from slmswap.evaluate.generation import Prompt, TransformersGenerator
+from slmswap.errors import ConfigError
+from slmswap.evaluation.generation import TransformersBackend
+from slmswap.evaluation.prompts import eval_items
+from slmswap.evaluation.runner import parse_generation, scored_example
 from slmswap.formats.base import ChatFormat
-from slmswap.metrics import ArgumentF1, ArgumentsExactMatch, ScoredExample, ToolNameMatch, ValidOutput
-from slmswap.schema import Conversation, Message
+from slmswap.metrics import Metric, default_metrics, metric_names
+from slmswap.schema import Conversation
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase, TrainerControl, TrainerState, TrainingArguments
 
-__all__ = ["TaskMetricsCallback"]
+__all__ = ["TaskMetricsCallback", "check_metric_for_best"]
 
-_METRICS = (ValidOutput(), ToolNameMatch(), ArgumentsExactMatch(), ArgumentF1())
+
+def check_metric_for_best(metric_for_best: str, metrics: Sequence[Metric] | None = None) -> None:
+    """Refuse a ``metric_for_best`` that none of ``metrics`` (default: :func:`~slmswap.metrics.default_metrics`)
+    scores, before any work starts."""
+    names = metric_names(metrics)
+    if metric_for_best not in names:
+        raise ConfigError(f"metric_for_best {metric_for_best!r} is not one of the metrics scored: {', '.join(names)}")
 
 
 class TaskMetricsCallback(TrainerCallback):
@@ -31,9 +41,11 @@ class TaskMetricsCallback(TrainerCallback):
         fmt: The chat format being trained.
         every: Score every this many steps (``None``: only at the end).
         max_new_tokens: Longest answer generated.
-        metric_for_best: The metric that marks the best checkpoint and drives early stopping.
+        metric_for_best: The metric that marks the best checkpoint and drives early stopping (one of
+            ``metrics``).
         patience: Stop after this many scorings without improvement (``None``: never stop early).
         best_dir: Where the best adapter/model is saved when it improves (``None``: not saved).
+        metrics: What is scored (default: :func:`~slmswap.metrics.default_metrics`, as in ``evaluate``).
     """
 
     def __init__(
@@ -47,7 +59,10 @@ class TaskMetricsCallback(TrainerCallback):
         metric_for_best: str = "arguments_exact_match",
         patience: int | None = None,
         best_dir: Path | None = None,
+        metrics: Sequence[Metric] | None = None,
     ) -> None:
+        self.metrics = list(metrics) if metrics is not None else default_metrics()
+        check_metric_for_best(metric_for_best, self.metrics)
         self.tokenizer = tokenizer
         self.fmt = fmt
         self.every = every
@@ -58,16 +73,7 @@ class TaskMetricsCallback(TrainerCallback):
         self.history: list[dict[str, float]] = []
         self.best: float | None = None
         self._stale = 0
-        self._items: list[tuple[Prompt, Conversation, Message]] = []
-        for conversation in conversations:
-            positions = conversation.assistant_indices()
-            if not positions:
-                continue
-            prompt = Conversation(messages=conversation.messages[: positions[-1]], tools=conversation.tools)
-            text = fmt.render(tokenizer, prompt, add_generation_prompt=True)
-            self._items.append(
-                (Prompt(text, fmt.chat_input(prompt)), conversation, conversation.messages[positions[-1]])
-            )
+        self._items, _ = eval_items(conversations, tokenizer, fmt)
         self.trainer: Any = None
         """Set by the facade: task metrics are logged through ``trainer.log`` (so every ``report_to`` sees them)."""
 
@@ -75,15 +81,14 @@ class TaskMetricsCallback(TrainerCallback):
         """Generate on the held-out slice and return the task metrics (``eval_``-prefixed, with the step)."""
         was_training = model.training
         model.eval()
-        generator = TransformersGenerator(model, self.tokenizer, batch_size=16, max_new_tokens=self.max_new_tokens)
-        generations = generator.generate([item[0] for item in self._items])
+        generator = TransformersBackend(model, self.tokenizer, batch_size=16, max_new_tokens=self.max_new_tokens)
+        generations = generator.generate([item.prompt for item in self._items])
         if was_training:
             model.train()
-        totals: dict[str, list[float]] = {m.name: [] for m in _METRICS}
-        for (_, conversation, reference), generation in zip(self._items, generations, strict=True):
-            parsed = self.fmt.parse(generation.text, tools=conversation.tools)
-            example = ScoredExample(reference=reference, prediction=parsed, tools=conversation.tools)
-            for metric in _METRICS:
+        totals: dict[str, list[float]] = {m.name: [] for m in self.metrics}
+        for item, generation in zip(self._items, generations, strict=True):
+            example = scored_example(item, parse_generation(generation, self.fmt, item)[1])
+            for metric in self.metrics:
                 value = metric.score(example)
                 if value is not None:
                     totals[metric.name].append(value)

@@ -9,17 +9,25 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
-from slmswap._files import read_json_model
+from slmswap._files import read_json_model, write_atomically
 from slmswap.errors import ConfigError
-from slmswap.evaluate.runner import write_atomically
 from slmswap.formats.base import ChatFormat
 from slmswap.formats.registry import resolve_format
+from slmswap.models import DEFAULT_MODEL, load_tokenizer
 from slmswap.templates.spans import template_sha256
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["MANIFEST_NAME", "Manifest"]
+__all__ = [
+    "MANIFEST_NAME",
+    "ORIGINAL_TEMPLATE_FILE",
+    "ExportInfo",
+    "Manifest",
+    "is_trained",
+    "load_trained_tokenizer",
+    "setup_for",
+]
 
 MANIFEST_NAME = "slmswap.json"
 
@@ -32,6 +40,24 @@ def _versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+ORIGINAL_TEMPLATE_FILE = "slmswap_training_chat_template.jinja"
+"""In an exported directory: the chat template the model was trained with (the tokenizer's own holds the
+format baked in, for servers)."""
+
+
+class ExportInfo(BaseModel):
+    """How an exported directory was made."""
+
+    model_config = ConfigDict(frozen=True)
+
+    merged: bool
+    """The weights are the base with the adapter merged in (else the adapter, with its base named)."""
+    chat_template_sha256: str
+    """SHA-256 of the exported (baked) chat template."""
+    response_template_added: bool
+    """The tokenizer had no response template of its own: export wrote the format's."""
 
 
 class Manifest(BaseModel):
@@ -51,6 +77,8 @@ class Manifest(BaseModel):
     metrics: dict[str, Any]
     """Task metrics logged during and at the end of training."""
     versions: dict[str, str]
+    export: ExportInfo | None = None
+    """Set in an exported directory (:func:`slmswap.export`): how it was exported."""
 
     @classmethod
     def create(
@@ -93,10 +121,9 @@ class Manifest(BaseModel):
         return read_json_model(cls, path)
 
     def trained_format(self, tokenizer: PreTrainedTokenizerBase) -> ChatFormat:
-        """The format this model was trained with, rebuilt with its options (``native`` reads ``tokenizer``)."""
+        """The format this model was trained with, rebuilt with its options (a format that needs the tokenizer
+        gets ``tokenizer``)."""
         options: dict[str, Any] = dict(self.format_options)
-        if self.format == "native":
-            options.pop("parser", None)  # derived from the tokenizer, not an option
         return resolve_format(self.format, tokenizer=tokenizer, **options)
 
     def mismatches(self, fmt: ChatFormat, tokenizer: PreTrainedTokenizerBase) -> list[str]:
@@ -119,3 +146,35 @@ class Manifest(BaseModel):
                 + "; ".join(problems)
                 + ". Evaluate with the trained format (load_trained restores it), or pass override=True"
             )
+
+
+def is_trained(path: str | Path) -> bool:
+    """Whether ``path`` is a slmswap training (or export) output: it holds a manifest."""
+    return (Path(path) / MANIFEST_NAME).is_file()
+
+
+def setup_for(
+    model: str | None, format_name: str | None, *, default_format: str = "hermes"
+) -> tuple[PreTrainedTokenizerBase, ChatFormat]:
+    """The tokenizer and format for ``model`` (default: the embedded one): a training output's own format unless
+    another is named, else ``format_name`` or ``default_format``."""
+    model = model or DEFAULT_MODEL
+    tokenizer = load_trained_tokenizer(model) if is_trained(model) else load_tokenizer(model)
+    if is_trained(model) and format_name is None:
+        return tokenizer, Manifest.load(Path(model)).trained_format(tokenizer)
+    return tokenizer, resolve_format(format_name or default_format, tokenizer=tokenizer)
+
+
+def load_trained_tokenizer(directory: str | Path) -> PreTrainedTokenizerBase:
+    """The tokenizer of a training or export output, with the chat template the model was trained with (an
+    exported tokenizer's own template has the format baked in, for servers; slmswap renders through the
+    format and the original)."""
+    directory = Path(directory)
+    tokenizer = load_tokenizer(str(directory))
+    original = directory / ORIGINAL_TEMPLATE_FILE
+    if original.is_file():
+        tokenizer.chat_template = original.read_text(encoding="utf-8")
+        export = Manifest.load(directory).export
+        if export is not None and export.response_template_added:
+            tokenizer.response_template = None
+    return tokenizer

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from slmswap.errors import ConfigError, DataError, ModelError
 from slmswap.formats.base import ChatFormat
-from slmswap.formats.registry import resolve_format
+from slmswap.formats.registry import resolve_format, tool_call_hint
+from slmswap.metrics import Metric, default_metrics
 from slmswap.models import DEFAULT_MODEL, load_model, load_tokenizer
 from slmswap.schema import Conversation
 from slmswap.templates import PreparationStats, prepare_dataset
-from slmswap.train.callback import TaskMetricsCallback
+from slmswap.train.callback import TaskMetricsCallback, check_metric_for_best
 from slmswap.train.config import TrainConfig
-from slmswap.train.manifest import Manifest
+from slmswap.train.manifest import Manifest, load_trained_tokenizer
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -45,6 +46,8 @@ class Trainer:
         tokenizer: Its tokenizer (loaded from ``model`` when it is a name).
         format: A format name or instance (``"native"`` gets the tokenizer).
         config: The :class:`TrainConfig`.
+        metrics: What the held-out slice is scored with while training (default: the metrics
+            :func:`~slmswap.evaluate` scores); ``config.metric_for_best`` must be one of them.
 
     Everything that can be checked before work starts is checked in the constructor: empty data, a format that
     cannot write the data (every example dropped), a model whose vocabulary is smaller than the tokenizer's,
@@ -60,8 +63,11 @@ class Trainer:
         tokenizer: PreTrainedTokenizerBase | None = None,
         format: str | ChatFormat = "hermes",
         config: TrainConfig | None = None,
+        metrics: Sequence[Metric] | None = None,
     ) -> None:
         self.config = config or TrainConfig()
+        self.metrics = list(metrics) if metrics is not None else default_metrics()
+        check_metric_for_best(self.config.metric_for_best, self.metrics)
         if not train:
             raise DataError("no training conversations", hint="pass at least one conversation with an assistant turn")
         if self.config.method == "qlora":
@@ -158,6 +164,7 @@ class Trainer:
             metric_for_best=self.config.metric_for_best,
             patience=self.config.early_stopping_patience,
             best_dir=output / "best" if self.config.eval_steps else None,
+            metrics=self.metrics,
         )
         trainer = SFTTrainer(
             model=self.model,
@@ -206,7 +213,7 @@ def _require_kept(stats: PreparationStats, what: str) -> None:
         first = stats.first_drops[0] if stats.first_drops else ""
         raise DataError(
             f"every {what} example was dropped ({reasons}); first: {first}",
-            hint="check the format can write this data (e.g. tool calls need hermes/xml/cep/native, not structured)",
+            hint=f"check the format can write this data (tool calls need {tool_call_hint()})",
         )
 
 
@@ -219,11 +226,11 @@ def load_trained(
     """
     directory = Path(directory)
     manifest = Manifest.load(directory)
-    tokenizer = load_tokenizer(str(directory))
+    tokenizer = load_trained_tokenizer(directory)
     fmt = manifest.trained_format(tokenizer) if format is None else resolve_format(format, tokenizer=tokenizer)
     manifest.check(fmt, tokenizer, override=override)
     model: Any
-    if manifest.method == "full":
+    if manifest.method == "full" or (manifest.export is not None and manifest.export.merged):
         model = load_model(str(directory))
     else:
         from peft import PeftModel

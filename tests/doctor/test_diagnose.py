@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from slmswap.data.demo import load_demo_dataset
 from slmswap.doctor import Status, diagnose
-from slmswap.evaluate import Generation, Prompt, Run, evaluate_into
+from slmswap.evaluation import Generation, Prompt, Run, evaluate_into
 from slmswap.formats import get_format
 from slmswap.formats.hermes import HermesFormat
 from slmswap.schema import Conversation

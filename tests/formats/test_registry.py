@@ -143,20 +143,80 @@ def test_broken_plugin_warns_and_slmswap_still_imports(tmp_path: Path) -> None:
     assert "brokenplugin" in result.stderr
 
 
-def test_plugin_name_clash_names_both_sources(tmp_path: Path) -> None:
+def test_plugin_name_clash_is_skipped_with_a_warning_naming_both(tmp_path: Path) -> None:
     root = _fake_distribution(tmp_path, "clashplugin", "hermes = clashplugin_mod:Fmt", "Fmt = None\n")
+    _fake_distribution(
+        root, "extraplugin", "extra = extraplugin_mod:Fmt", "from slmswap.formats import XmlFormat as Fmt\n"
+    )
     result = _run(
         """
-        from slmswap.formats import get_format
-        get_format("xml")
+        from slmswap.formats import available_formats, get_format
+        formats = available_formats()
+        assert formats["hermes"] == "slmswap (built-in)", formats
+        assert "extra" in formats, formats  # discovery carried on past the clash
+        print(type(get_format("hermes")).__name__, get_format("xml").name)
         """,
         root,
     )
-    assert result.returncode != 0
+    assert result.returncode == 0, result.stderr
+    assert "HermesFormat xml" in result.stdout
     assert (
         "format name 'hermes' is claimed by both slmswap (built-in) and plugin 'clashplugin_mod:Fmt' from clashplugin"
         in result.stderr
     )
+    assert "skipping plugin 'clashplugin_mod:Fmt'" in result.stderr
+
+
+_CAPABLE = """
+from slmswap.formats import ChatFormat, HermesFormat
+
+
+class ToolsFmt(HermesFormat):
+    name = "toolsfmt"
+
+
+class NeedsTok(HermesFormat):
+    name = "needstok"
+    needs_tokenizer = True
+
+    def __init__(self, tokenizer, loud=False):
+        self.tokenizer = tokenizer
+        self.loud = loud
+
+    def options(self):
+        return {"loud": self.loud}
+
+
+class AnswersOnly(HermesFormat):
+    name = "answersonly"
+    writes_tool_calls = False
+"""
+
+
+def test_plugin_capabilities_reach_hints_and_the_tokenizer(tmp_path: Path) -> None:
+    root = _fake_distribution(
+        tmp_path,
+        "capable",
+        "toolsfmt = capable_mod:ToolsFmt\nneedstok = capable_mod:NeedsTok\nanswersonly = capable_mod:AnswersOnly",
+        _CAPABLE,
+    )
+    result = _run(
+        """
+        from slmswap.formats import resolve_format, tool_call_formats, tool_call_hint
+        names = tool_call_formats()
+        assert "toolsfmt" in names and "needstok" in names and "native" in names, names
+        assert "answersonly" not in names and "structured" not in names, names
+        assert "native" not in tool_call_formats(as_text=True)
+        fmt = resolve_format("needstok", tokenizer="TOKENIZER", loud=True)
+        assert fmt.inner.tokenizer == "TOKENIZER" and fmt.options() == {"loud": True}
+        assert resolve_format("toolsfmt", tokenizer="TOKENIZER").name == "toolsfmt"  # not handed over
+        print(tool_call_hint())
+        """,
+        root,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "'toolsfmt'" in result.stdout
+    assert "'hermes'" in result.stdout
 
 
 _FAULTY = """

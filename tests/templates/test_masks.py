@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from slmswap.formats import get_format
-from slmswap.formats._shape import apply_template, shape_messages, template_shape
+from slmswap.rendering import apply_template, shape_messages, template_shape
 from slmswap.schema import Conversation, Message, Tool, ToolCall
 from slmswap.templates import DropReason, render_with_spans, tokenize_conversation
 from tests.real_templates import original_templates

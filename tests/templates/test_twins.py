@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from slmswap.formats import get_format
-from slmswap.formats._shape import apply_template, shape_messages, template_shape
+from slmswap.rendering import apply_template, shape_messages, template_shape
 from slmswap.templates import tokenize_conversation
 from tests.real_templates import original_templates, trl_template_dir
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from slmswap.data.named import load_data
 from slmswap.errors import ConfigError
 from slmswap.train import TrainConfig
-from slmswap.train.job import TrainJob, load_data
+from slmswap.train.job import TrainJob
 
 
 def test_paths_are_read_from_the_files_directory(tmp_path: Path) -> None:

@@ -52,3 +52,30 @@ def test_config_from_yaml(tmp_path: Path) -> None:
     path.write_text("learning_rat: 0.1\n")
     with pytest.raises(ConfigError, match=r"field 'learning_rat': Extra inputs are not permitted"):
         TrainConfig.from_yaml(path)
+
+
+def test_metric_for_best_must_be_scored(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+    config = TrainConfig(metric_for_best="argument_exact_match")  # a typo of arguments_exact_match
+    with pytest.raises(ConfigError, match=r"metric_for_best 'argument_exact_match' is not one of the metrics scored"):
+        Trainer(tool_conversations(2, seed=0), model=model, tokenizer=tokenizer, config=config)
+
+
+def test_user_metrics_are_scored_while_training(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+    from slmswap.metrics import MetricBase, ScoredExample
+    from slmswap.train import TaskMetricsCallback
+
+    class Answered(MetricBase):
+        name = "answered"
+        binary = True
+
+        def score(self, example: ScoredExample) -> float | None:
+            return 1.0 if example.prediction.turn is not None else 0.0
+
+    held_out = tool_conversations(2, seed=3)
+    config = TrainConfig(metric_for_best="answered")
+    trainer = Trainer(held_out, held_out, model=model, tokenizer=tokenizer, config=config, metrics=[Answered()])
+    callback = TaskMetricsCallback(
+        held_out, tokenizer, trainer.format, max_new_tokens=4, metric_for_best="answered", metrics=trainer.metrics
+    )
+    scored = callback.score(model, 0)
+    assert set(scored) == {"eval_answered", "step"}

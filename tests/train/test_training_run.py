@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from slmswap.errors import ConfigError
-from slmswap.evaluate import TransformersGenerator, evaluate
+from slmswap.evaluation import TransformersBackend, evaluate
 from slmswap.models import load_model, load_tokenizer
 from slmswap.train import Manifest, TaskMetricsCallback, TrainConfig, Trainer, load_trained, template_sha256
 from tests.train.tool_data import tool_conversations
@@ -69,7 +69,7 @@ def test_saved_output_evaluates_with_its_own_format(
     output, _, _ = trained
     model, tokenizer, fmt, manifest = load_trained(output)
     assert fmt.name == manifest.format == "hermes"  # restored, not told
-    generator = TransformersGenerator(model, tokenizer, max_new_tokens=32)
+    generator = TransformersBackend(model, tokenizer, max_new_tokens=32)
     result = evaluate(tool_conversations(8, seed=3), generator.generate, tokenizer, fmt, records=tmp_path / "r.jsonl")
     assert result.metrics.values["tool_name_match"].value >= 0.7
     with pytest.raises(ConfigError, match=r"trained with another setup: format 'xml'"):

@@ -1,4 +1,7 @@
-"""How a chat template wants its messages shaped, found by probing it once.
+"""Rendering messages through a tokenizer's own chat template, shaped the way that template wants them.
+
+This is the low floor every layer renders through (formats, the template engine, the doctor, export): it
+depends on nothing in slmswap but the errors.
 
 Some templates refuse a ``system`` role (Gemma 1/2), some know no ``tool`` role (Gemma 3 insists that user and
 assistant alternate), and some read ``content`` as a list of typed parts (``[{"type": "text", "text": ...}]``,

@@ -1,4 +1,4 @@
-"""Batched greedy generation with a transformers model, on prompts rendered exactly as in training.
+"""The transformers backend: batched greedy generation with a local model, on prompts rendered exactly as in training.
 
 Prompts are tokenized without added special tokens (the template writes them), sorted by length so each batch
 pads little, left-padded, and decoded greedily until the template's end-of-turn token or EOS. The output is
@@ -9,42 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from slmswap.formats.base import ChatInput
-from slmswap.schema import ToolCall
+from slmswap.evaluation.backend import Generation, Prompt
 from slmswap.templates.spans import special_token_pattern, template_layout
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["Generation", "Prompt", "TransformersGenerator", "stop_markers"]
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """One prompt, as rendered text for a local model and as chat messages for an API, both from the same
-    format: the API receives exactly the messages (system prompt included) the local model saw."""
-
-    text: str
-    """Rendered through the tokenizer's chat template, generation prompt included."""
-    chat: ChatInput
-    """The format's messages (and tools, for the native format) before the template renders them."""
-
-
-@dataclass(frozen=True)
-class Generation:
-    """One generated answer."""
-
-    text: str
-    """The model's output, cut before the first stop marker."""
-    tokens: int
-    """Tokens generated (stop token included)."""
-    seconds: float
-    """Wall time of the batch it was generated in, divided by the batch size."""
-    tool_calls: tuple[ToolCall, ...] = ()
-    """Calls an API returned natively (in its ``tool_calls`` field) rather than in the text."""
+__all__ = ["TransformersBackend", "stop_markers"]
 
 
 def stop_markers(tokenizer: PreTrainedTokenizerBase) -> list[str]:
@@ -57,7 +30,7 @@ def stop_markers(tokenizer: PreTrainedTokenizerBase) -> list[str]:
     return markers
 
 
-class TransformersGenerator:
+class TransformersBackend:
     """Greedy, batched, length-sorted generation with a causal language model.
 
     Args:

@@ -12,7 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from slmswap.evaluate import TransformersGenerator
+from slmswap.evaluation import TransformersBackend
 from slmswap.formats import get_format
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ class ChatServer:
     """Serves ``POST /v1/chat/completions`` on 127.0.0.1 (an ephemeral port) until closed."""
 
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, *, max_new_tokens: int = 12) -> None:
-        self.generator = TransformersGenerator(model, tokenizer, batch_size=1, max_new_tokens=max_new_tokens)
+        self.generator = TransformersBackend(model, tokenizer, batch_size=1, max_new_tokens=max_new_tokens)
         self.tokenizer = tokenizer
         self.fail_first = 0
         self.requests: list[dict[str, Any]] = []

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from slmswap.errors import ConfigError, DataError
-from slmswap.evaluate import TransformersGenerator, evaluate, read_records, stop_markers
+from slmswap.evaluation import TransformersBackend, evaluate, read_records, stop_markers
 from slmswap.formats import get_format
 from slmswap.schema import Conversation, Message, Tool, ToolCall
 
@@ -52,8 +52,8 @@ def test_batched_generation_equals_one_at_a_time(model: PreTrainedModel, tokeniz
         fmt.render(tokenizer, Conversation(messages=c.messages[:1], tools=c.tools), add_generation_prompt=True)
         for c in conversations()
     ]
-    batched = TransformersGenerator(model, tokenizer, batch_size=6, max_new_tokens=12).generate(prompts)
-    single = TransformersGenerator(model, tokenizer, batch_size=1, max_new_tokens=12).generate(prompts)
+    batched = TransformersBackend(model, tokenizer, batch_size=6, max_new_tokens=12).generate(prompts)
+    single = TransformersBackend(model, tokenizer, batch_size=1, max_new_tokens=12).generate(prompts)
     assert [g.text for g in batched] == [g.text for g in single]
     assert all(0 < g.tokens <= 12 for g in batched)
     assert all("<|im_end|>" not in g.text for g in batched)
@@ -63,7 +63,7 @@ def test_records_results_and_prompt_parity(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tmp_path: Path
 ) -> None:
     fmt = get_format("hermes")
-    generator = TransformersGenerator(model, tokenizer, batch_size=3, max_new_tokens=12)
+    generator = TransformersBackend(model, tokenizer, batch_size=3, max_new_tokens=12)
     data = [*conversations(), Conversation(messages=(Message.user("no answer here"),))]
     result = evaluate(
         data, generator.generate, tokenizer, fmt, records=tmp_path / "r.jsonl", results=tmp_path / "res.json"
@@ -88,12 +88,12 @@ import sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
 import slmswap
-from slmswap.evaluate import TransformersGenerator, evaluate
+from slmswap.evaluation import TransformersBackend, evaluate
 from slmswap.formats import get_format
-from tests.evaluate.test_runner import conversations
+from tests.evaluation.test_runner import conversations
 tokenizer = slmswap.load_tokenizer()
 model = slmswap.load_model().eval()
-generator = TransformersGenerator(model, tokenizer, batch_size=1, max_new_tokens=12)
+generator = TransformersBackend(model, tokenizer, batch_size=1, max_new_tokens=12)
 evaluate(conversations(), generator.generate, tokenizer, get_format("hermes"), records=Path({records!r}), batch_size=1)
 """
 
@@ -102,7 +102,7 @@ def test_killed_evaluation_resumes_to_the_same_metrics(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, tmp_path: Path
 ) -> None:
     fmt = get_format("hermes")
-    generator = TransformersGenerator(model, tokenizer, batch_size=1, max_new_tokens=12)
+    generator = TransformersBackend(model, tokenizer, batch_size=1, max_new_tokens=12)
     reference = evaluate(conversations(), generator.generate, tokenizer, fmt, records=tmp_path / "full.jsonl")
 
     records = tmp_path / "killed.jsonl"
@@ -136,7 +136,7 @@ def test_duplicate_ids_are_refused(tokenizer: PreTrainedTokenizerBase, tmp_path:
 
 
 def test_a_records_file_of_another_model_is_not_resumed(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
-    from slmswap.evaluate import Generation
+    from slmswap.evaluation import Generation
 
     def canned(prompts: object) -> list[Generation]:
         return [Generation(text="No.", tokens=1, seconds=0.0) for _ in prompts]  # type: ignore[attr-defined]
@@ -150,7 +150,7 @@ def test_a_records_file_of_another_model_is_not_resumed(tokenizer: PreTrainedTok
 
 
 def test_cut_short_line_is_repaired_not_glued(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
-    from slmswap.evaluate import Generation
+    from slmswap.evaluation import Generation
 
     def canned(prompts: object) -> list[Generation]:
         return [Generation(text="plain answer", tokens=2, seconds=0.0) for _ in prompts]  # type: ignore[attr-defined]

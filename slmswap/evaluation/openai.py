@@ -7,7 +7,9 @@ on 429 and 5xx answers and on timeouts (``Retry-After`` honoured). Calls returne
 normalised into the same :class:`~slmswap.schema.ToolCall` objects.
 
 The API key is read from an environment variable when the backend is built and is never written to records,
-results, reports, logs or error messages.
+results, reports, logs or error messages. Requests go through one ``httpx`` client per backend (connections
+are reused across requests); redirects are never followed, so the key never leaves the configured host: a
+redirect is a :class:`~slmswap.errors.BackendError` naming where it pointed.
 """
 
 from __future__ import annotations
@@ -15,26 +17,23 @@ from __future__ import annotations
 import json
 import os
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
-from slmswap.errors import ConfigError, SlmswapError
-from slmswap.evaluate.generation import Generation, Prompt
+import httpx
+
+from slmswap.errors import BackendError, ConfigError
+from slmswap.evaluation.backend import Generation, Prompt
 from slmswap.schema import ToolCall
+from slmswap.serving.messages import openai_request
 
-__all__ = ["BackendError", "OpenAIChatBackend"]
+__all__ = ["OpenAIBackend"]
 
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
-class BackendError(SlmswapError):
-    """An API request failed for good (after retries, or with an error that retrying cannot fix)."""
-
-
-class OpenAIChatBackend:
+class OpenAIBackend:
     """Chat completions from an OpenAI-compatible endpoint.
 
     Args:
@@ -48,6 +47,10 @@ class OpenAIChatBackend:
         timeout: Seconds to wait for one answer.
         max_tokens: Longest answer.
         backoff: First retry delay in seconds, doubled each retry.
+        send: ``"format"`` (an LLM baseline): the messages the format wrote for the small model, system prompt
+            included; ``"conversation"`` (a served swap, see :func:`slmswap.export`): the conversation as an
+            application sends it, OpenAI ``tool_calls`` and ``tools=`` included, for the server's exported
+            template to render.
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class OpenAIChatBackend:
         timeout: float = 60.0,
         max_tokens: int = 512,
         backoff: float = 1.0,
+        send: Literal["format", "conversation"] = "format",
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
@@ -71,6 +75,7 @@ class OpenAIChatBackend:
         self.timeout = timeout
         self.max_tokens = max_tokens
         self.backoff = backoff
+        self.send = send
         key = os.environ.get(api_key_env, "")
         base = base_url.rstrip("/")
         if api_version is not None:
@@ -80,9 +85,15 @@ class OpenAIChatBackend:
             self._url = f"{base}/chat/completions"
             self._headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._headers["Content-Type"] = "application/json"
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._client = httpx.Client(timeout=timeout, limits=limits, follow_redirects=False)
 
     def __repr__(self) -> str:  # never shows the key
-        return f"OpenAIChatBackend(url={self._url!r}, model={self.model!r})"
+        return f"OpenAIBackend(url={self._url!r}, model={self.model!r})"
+
+    def close(self) -> None:
+        """Close the backend's connections (they are also closed when it is garbage-collected)."""
+        self._client.close()
 
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         """Answers to ``prompts``, sent as chat messages, in the given order."""
@@ -90,15 +101,20 @@ class OpenAIChatBackend:
             return list(pool.map(self._one, prompts))
 
     def _body(self, prompt: Prompt) -> dict[str, Any]:
-        messages = [_api_message(m) for m in prompt.chat.messages]
+        if self.send == "conversation":
+            if prompt.conversation is None:
+                raise ConfigError("this prompt carries no conversation to send a served model")
+            messages, tools = openai_request(prompt.conversation)
+        else:
+            messages, tools = [_api_message(m) for m in prompt.chat.messages], prompt.chat.tools
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
             "temperature": 0,
             "max_tokens": self.max_tokens,
         }
-        if prompt.chat.tools:
-            body["tools"] = prompt.chat.tools
+        if tools:
+            body["tools"] = tools
         return body
 
     def _one(self, prompt: Prompt) -> Generation:
@@ -106,22 +122,32 @@ class OpenAIChatBackend:
         started = time.perf_counter()
         delay = self.backoff
         for attempt in range(self.max_retries + 1):
-            request = urllib.request.Request(self._url, data=data, headers=self._headers, method="POST")
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    answer = json.loads(response.read())
-                break
-            except urllib.error.HTTPError as exc:
-                if exc.code not in _RETRY_STATUS or attempt == self.max_retries:
-                    raise BackendError(f"{self._url} answered HTTP {exc.code} after {attempt + 1} attempt(s)") from None
-                retry_after = exc.headers.get("Retry-After") if exc.headers else None
-                time.sleep(float(retry_after) if retry_after and retry_after.isdigit() else delay)
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+                response = self._client.post(self._url, content=data, headers=self._headers)
+            except httpx.TransportError as exc:  # connection refused or reset, timeouts
                 if attempt == self.max_retries:
-                    reason = getattr(exc, "reason", exc)
+                    reason = type(exc).__name__ if not str(exc) else str(exc)
                     raise BackendError(f"{self._url} unreachable after {attempt + 1} attempt(s): {reason}") from None
                 time.sleep(delay)
+                delay *= 2
+                continue
+            if response.is_redirect:
+                raise BackendError(
+                    f"{self._url} answered HTTP {response.status_code}, a redirect to "
+                    f"{response.headers.get('location', '?')!r}; redirects are not followed (the API key stays with "
+                    "the configured host): give the final URL as the base URL"
+                )
+            if response.is_success:
+                break
+            if response.status_code not in _RETRY_STATUS or attempt == self.max_retries:
+                raise BackendError(f"{self._url} answered HTTP {response.status_code} after {attempt + 1} attempt(s)")
+            retry_after = response.headers.get("retry-after", "")
+            time.sleep(float(retry_after) if retry_after.isdigit() else delay)
             delay *= 2
+        try:
+            answer = response.json()
+        except ValueError:
+            raise BackendError(f"{self._url} answered with a body that is not JSON") from None
         return _generation(answer, time.perf_counter() - started)
 
 
@@ -153,6 +179,7 @@ def _generation(answer: dict[str, Any], seconds: float) -> Generation:
     return Generation(
         text=message.get("content") or "",
         tokens=int(usage.get("completion_tokens", 0)),
+        prompt_tokens=int(usage["prompt_tokens"]) if "prompt_tokens" in usage else None,
         seconds=seconds,
         tool_calls=calls,
     )

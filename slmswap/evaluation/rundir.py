@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slmswap.errors import ConfigError
-from slmswap.evaluate.report import Run, load_run
-from slmswap.evaluate.runner import Generate, evaluate
+from slmswap.evaluation.backend import Generate
+from slmswap.evaluation.report import Run, load_run
+from slmswap.evaluation.runner import evaluate
 from slmswap.formats.base import ChatFormat
 from slmswap.schema import Conversation
 
@@ -48,7 +49,7 @@ def evaluate_into(
     batch_size: int = 16,
     progress: Callable[[int, int], None] | None = None,
 ) -> Run:
-    """:func:`~slmswap.evaluate.evaluate` with its records and results in ``directory`` (resumed if it holds an
+    """:func:`~slmswap.evaluation.evaluate` with its records and results in ``directory`` (resumed if it holds an
     interrupted run); returns the run, labelled with the directory's name."""
     directory = Path(directory)
     evaluate(

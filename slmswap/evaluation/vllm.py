@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from slmswap.errors import ConfigError
-from slmswap.evaluate.generation import Generation, Prompt, stop_markers
+from slmswap.evaluation.backend import Generation, Prompt
+from slmswap.evaluation.generation import stop_markers
 
-__all__ = ["VLLMGenerator"]
+__all__ = ["VLLMBackend"]
 
 
-class VLLMGenerator:
+class VLLMBackend:
     """Greedy generation with ``vllm.LLM``.
 
     Args:

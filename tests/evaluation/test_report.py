@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from slmswap.evaluate import EvaluationResult, load_run, read_records, write_atomically, write_report
-from slmswap.evaluate.runner import EvalRecord
+from slmswap._files import write_atomically
+from slmswap.evaluation import EvaluationResult, load_run, read_records, write_report
+from slmswap.evaluation.runner import EvalRecord
 from slmswap.formats import get_format
 from slmswap.metrics import ScoredExample, default_metrics, issues, score_examples
 from slmswap.schema import Message, ToolCall

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from slmswap.evaluate import TransformersGenerator, evaluate, read_records
-from slmswap.evaluate.openai import BackendError, OpenAIChatBackend
+from slmswap.errors import BackendError
+from slmswap.evaluation import TransformersBackend, evaluate, read_records
+from slmswap.evaluation.openai import OpenAIBackend
 from slmswap.formats import get_format
-from tests.evaluate.openai_server import ChatServer
-from tests.evaluate.test_runner import conversations
+from tests.evaluation.openai_server import ChatServer
+from tests.evaluation.test_runner import conversations
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -39,12 +40,12 @@ def test_prompt_parity_and_identical_answers(
     data = conversations()[:3]
     local = evaluate(
         data,
-        TransformersGenerator(model, tokenizer, batch_size=3, max_new_tokens=12).generate,
+        TransformersBackend(model, tokenizer, batch_size=3, max_new_tokens=12).generate,
         tokenizer,
         fmt,
         records=tmp_path / "local.jsonl",
     )
-    backend = OpenAIChatBackend(server.base_url, "smollm2", api_key_env="SLMSWAP_TEST_KEY", concurrency=2)
+    backend = OpenAIBackend(server.base_url, "smollm2", api_key_env="SLMSWAP_TEST_KEY", concurrency=2)
     remote = evaluate(
         data, backend.generate, tokenizer, fmt, records=tmp_path / "api.jsonl", results=tmp_path / "r.json"
     )
@@ -81,22 +82,20 @@ def test_retries_on_429_then_gives_up_with_a_clean_error(
     monkeypatch.setenv("SLMSWAP_TEST_KEY", CANARY)
     fmt = get_format("hermes")
     server.fail_first = 2
-    backend = OpenAIChatBackend(server.base_url, "smollm2", api_key_env="SLMSWAP_TEST_KEY", backoff=0.01, concurrency=1)
+    backend = OpenAIBackend(server.base_url, "smollm2", api_key_env="SLMSWAP_TEST_KEY", backoff=0.01, concurrency=1)
     result = evaluate(conversations()[:1], backend.generate, tokenizer, fmt, records=tmp_path / "r.jsonl")
     assert result.examples == 1
     assert len(server.headers) == 3  # two refusals, then the answer
 
     server.fail_first = 10
-    impatient = OpenAIChatBackend(
-        server.base_url, "smollm2", api_key_env="SLMSWAP_TEST_KEY", backoff=0.01, max_retries=2
-    )
+    impatient = OpenAIBackend(server.base_url, "smollm2", api_key_env="SLMSWAP_TEST_KEY", backoff=0.01, max_retries=2)
     with pytest.raises(BackendError, match="HTTP 429 after 3 attempt") as info:
         evaluate(conversations()[1:2], impatient.generate, tokenizer, fmt, records=tmp_path / "r2.jsonl")
     assert CANARY not in str(info.value)
 
 
 def test_native_tool_calls_are_normalised(server: ChatServer, tokenizer: PreTrainedTokenizerBase) -> None:
-    from slmswap.evaluate.openai import _generation
+    from slmswap.evaluation.openai import _generation
 
     answer = {
         "choices": [
@@ -123,9 +122,44 @@ def test_native_tool_calls_are_normalised(server: ChatServer, tokenizer: PreTrai
 
 
 def test_unreachable_server_is_a_clean_error() -> None:
-    from slmswap.evaluate.generation import Prompt
+    from slmswap.evaluation.backend import Prompt
     from slmswap.formats import ChatInput
 
-    backend = OpenAIChatBackend("http://127.0.0.1:9/v1", "m", max_retries=1, backoff=0.01, timeout=2)
+    backend = OpenAIBackend("http://127.0.0.1:9/v1", "m", max_retries=1, backoff=0.01, timeout=2)
     with pytest.raises(BackendError, match="unreachable after 2 attempt"):
         backend.generate([Prompt(text="x", chat=ChatInput(messages=[{"role": "user", "content": "hi"}]))])
+
+
+def test_a_redirect_is_not_followed_and_the_key_stays_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.server
+    import threading
+
+    from slmswap.evaluation.backend import Prompt
+    from slmswap.formats import ChatInput
+
+    seen: list[dict[str, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            seen.append(dict(self.headers))
+            self.send_response(307)
+            self.send_header("Location", f"http://127.0.0.2:{self.server.server_address[1]}/v1/chat/completions")
+            self.end_headers()
+
+    redirector = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=redirector.serve_forever, daemon=True).start()
+    monkeypatch.setenv("SLMSWAP_TEST_KEY", CANARY)
+    try:
+        backend = OpenAIBackend(
+            f"http://127.0.0.1:{redirector.server_address[1]}/v1", "m", api_key_env="SLMSWAP_TEST_KEY"
+        )
+        with pytest.raises(BackendError, match="redirects are not followed") as info:
+            backend.generate([Prompt(text="x", chat=ChatInput(messages=[{"role": "user", "content": "hi"}]))])
+    finally:
+        redirector.shutdown()
+    assert len(seen) == 1  # one request, to the configured host only
+    assert "127.0.0.2" in str(info.value)
+    assert CANARY not in str(info.value)

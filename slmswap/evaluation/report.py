@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from slmswap._files import read_json_model
-from slmswap.evaluate.runner import EvalRecord, EvaluationResult, read_records, write_atomically
+from slmswap._files import read_json_model, write_atomically
+from slmswap.evaluation.runner import EvalRecord, EvaluationResult, read_records
 from slmswap.metrics import Comparison, MetricsReport, MetricValue, compare, default_metrics, mean_value
 
 __all__ = [

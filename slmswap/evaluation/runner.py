@@ -10,17 +10,17 @@ final results file is written atomically.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from slmswap._files import write_atomically
 from slmswap.errors import ConfigError, DataError, FormatError
-from slmswap.evaluate.generation import Generation, Prompt
+from slmswap.evaluation.backend import Generate, Generation
+from slmswap.evaluation.prompts import EvalItem, eval_items
 from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
 from slmswap.metrics import Metric, MetricsReport, ScoredExample, default_metrics, issues, score_examples
 from slmswap.schema import Conversation, Message
@@ -29,10 +29,7 @@ from slmswap.templates.spans import template_sha256
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["EvalRecord", "EvaluationResult", "evaluate", "read_records", "write_atomically"]
-
-Generate = Callable[[Sequence[Prompt]], list[Generation]]
-"""Turns prompts into answers: ``TransformersGenerator(...).generate`` or ``OpenAIChatBackend(...).generate``."""
+__all__ = ["EvalRecord", "EvaluationResult", "evaluate", "parse_generation", "read_records", "scored_example"]
 
 
 class EvalRecord(BaseModel):
@@ -75,21 +72,6 @@ class EvaluationResult(BaseModel):
     metrics: MetricsReport
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a crash leaves either the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def read_records(path: Path) -> list[EvalRecord]:
     """The complete records in ``path`` (a line cut short by a crash is ignored)."""
     if not path.exists():
@@ -111,10 +93,6 @@ def _repair(path: Path, records: list[EvalRecord]) -> None:
     raw = path.read_bytes()
     if len(raw.splitlines()) != len(records) or not raw.endswith(b"\n"):
         write_atomically(path, "".join(record.model_dump_json() + "\n" for record in records))
-
-
-def _prompt_hash(fmt: ChatFormat, text: str) -> str:
-    return hashlib.sha256(f"{fmt.name}/{fmt.version}\n{text}".encode()).hexdigest()[:16]
 
 
 def evaluate(
@@ -139,27 +117,16 @@ def evaluate(
     """
     records = Path(records)
     results = Path(results) if results is not None else None
-    items: list[tuple[str, str, Prompt, Conversation, Message]] = []
-    skipped: dict[str, int] = {}
-    for index, conversation in enumerate(conversations):
-        positions = conversation.assistant_indices()
-        if not positions:
-            skipped["no_assistant_turn"] = skipped.get("no_assistant_turn", 0) + 1
-            continue
-        last = positions[-1]
-        prompt = Conversation(messages=conversation.messages[:last], tools=conversation.tools)
-        text = fmt.render(tokenizer, prompt, add_generation_prompt=True)
-        example_id = conversation.id or str(index)
-        rendered = Prompt(text=text, chat=fmt.chat_input(prompt))
-        items.append((example_id, _prompt_hash(fmt, text), rendered, conversation, conversation.messages[last]))
-    ids = [item[0] for item in items]
+    items, without_turn = eval_items(conversations, tokenizer, fmt)
+    skipped = {"no_assistant_turn": without_turn} if without_turn else {}
+    ids = [item.id for item in items]
     if len(set(ids)) != len(ids):
         repeated = sorted({example_id for example_id in ids if ids.count(example_id) > 1})[:3]
         raise DataError(
             f"conversation ids repeat ({', '.join(map(repr, repeated))}): they key the records file",
             hint="give every conversation a unique id",
         )
-    wanted = {(item[0], item[1]) for item in items}
+    wanted = {(item.id, item.prompt_hash) for item in items}
     existing = read_records(records)
     others = sorted({r.model for r in existing if r.model is not None and model is not None and r.model != model})
     if others:
@@ -170,26 +137,24 @@ def evaluate(
     _repair(records, existing)
     done = {(r.id, r.prompt_hash): r for r in existing if (r.id, r.prompt_hash) in wanted}
     reused = len(done)
-    todo = [item for item in items if (item[0], item[1]) not in done]
+    todo = [item for item in items if (item.id, item.prompt_hash) not in done]
     records.parent.mkdir(parents=True, exist_ok=True)
     if progress is not None:
         progress(reused, len(items))
     with records.open("a", encoding="utf-8") as stream:
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
-            generations = generate([item[2] for item in batch])
-            for (example_id, prompt_hash, _, conversation, reference), generation in zip(
-                batch, generations, strict=True
-            ):
-                record = _record(example_id, prompt_hash, conversation, reference, generation, fmt, metrics, model)
-                done[(example_id, prompt_hash)] = record
+            generations = generate([item.prompt for item in batch])
+            for item, generation in zip(batch, generations, strict=True):
+                record = _record(item, generation, fmt, metrics, model)
+                done[(item.id, item.prompt_hash)] = record
                 stream.write(record.model_dump_json() + "\n")
             stream.flush()
             os.fsync(stream.fileno())
             if progress is not None:
                 progress(reused + start + len(batch), len(items))
-    ordered = [done[(item[0], item[1])] for item in items]
-    scored = [_scored(record, item[3], item[4]) for record, item in zip(ordered, items, strict=True)]
+    ordered = [done[(item.id, item.prompt_hash)] for item in items]
+    scored = [_scored(record, item) for record, item in zip(ordered, items, strict=True)]
     report = score_examples(scored, metrics, ids=ids, seed=seed)
     outcome = EvaluationResult(
         format=fmt.name,
@@ -207,38 +172,39 @@ def evaluate(
     return outcome
 
 
-def _example(reference: Message, parsed: ParseResult, conversation: Conversation) -> ScoredExample:
+def scored_example(item: EvalItem, parsed: ParseResult) -> ScoredExample:
+    """``parsed`` as an example the metrics score against ``item``'s reference."""
+    conversation = item.conversation
     return ScoredExample(
-        reference=reference, prediction=parsed, tools=conversation.tools, metadata=conversation.metadata
+        reference=item.reference, prediction=parsed, tools=conversation.tools, metadata=conversation.metadata
     )
 
 
-def _scored(record: EvalRecord, conversation: Conversation, reference: Message) -> ScoredExample:
+def _scored(record: EvalRecord, item: EvalItem) -> ScoredExample:
     failure = ParseFailure(record.failure) if record.failure else None
-    return _example(reference, ParseResult(record.prediction, failure, record.detail), conversation)
+    return scored_example(item, ParseResult(record.prediction, failure, record.detail))
 
 
-def _record(
-    example_id: str,
-    prompt_hash: str,
-    conversation: Conversation,
-    reference: Message,
-    generation: Generation,
-    fmt: ChatFormat,
-    metrics: Sequence[Metric] | None,
-    model: str | None,
-) -> EvalRecord:
+def parse_generation(generation: Generation, fmt: ChatFormat, item: EvalItem) -> tuple[str, ParseResult]:
+    """The text of ``generation`` under ``fmt`` and its strict parse against ``item``'s tools: calls a server
+    returned natively (``tool_calls``) are written in the format first, so they parse back."""
     text = generation.text
     if generation.tool_calls:
         # Calls an API returned natively are written in the format, so they parse back (the round-trip law); a
         # format that cannot write calls keeps the text, and the prediction has none.
         with contextlib.suppress(FormatError):
             text = fmt.render_assistant(Message.assistant(content=text or None, tool_calls=generation.tool_calls))
-    parsed = fmt.parse(text, tools=conversation.tools)
-    example = _example(reference, parsed, conversation)
+    return text, fmt.parse(text, tools=item.conversation.tools)
+
+
+def _record(
+    item: EvalItem, generation: Generation, fmt: ChatFormat, metrics: Sequence[Metric] | None, model: str | None
+) -> EvalRecord:
+    text, parsed = parse_generation(generation, fmt, item)
+    example = scored_example(item, parsed)
     return EvalRecord(
-        id=example_id,
-        prompt_hash=prompt_hash,
+        id=item.id,
+        prompt_hash=item.prompt_hash,
         raw_output=text,
         ok=parsed.ok,
         failure=parsed.failure.value if parsed.failure else None,

@@ -1,0 +1,36 @@
+"""Data named as a job file or the command line names it: a path to a file of any supported shape, or a split
+of the bundled demo dataset (``demo:train``, ``demo:test``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast, get_args
+
+from slmswap.data import load_conversations
+from slmswap.data.demo import DemoSplit, load_demo_dataset
+from slmswap.errors import ConfigError
+from slmswap.schema import Conversation
+
+__all__ = ["DEMO_PREFIX", "load_data"]
+
+DEMO_PREFIX = "demo:"
+"""Data sources starting with this name a split of the bundled demo dataset (``demo:train``, ``demo:test``)."""
+
+
+def load_data(source: str | Path, *, base: Path | None = None) -> list[Conversation]:
+    """Conversations from a data file of any supported shape, or a bundled demo split (``demo:train``).
+
+    A relative path is read from ``base`` when given.
+    """
+    text = str(source)
+    if text.startswith(DEMO_PREFIX):
+        split = text[len(DEMO_PREFIX) :]
+        if split not in get_args(DemoSplit):
+            raise ConfigError(f"{text!r}: the demo dataset has the splits 'demo:train' and 'demo:test'")
+        return load_demo_dataset(cast(DemoSplit, split))
+    path = Path(source)
+    if base is not None and not path.is_absolute():
+        path = base / path
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such data file")
+    return list(load_conversations(path))

@@ -1,0 +1,71 @@
+"""The doctor on things named by path, as ``slmswap doctor`` names them: a training job, data, a model, a
+format, a training output, evaluation runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from slmswap.data.named import load_data
+from slmswap.doctor.checks import diagnose
+from slmswap.doctor.result import DoctorReport
+from slmswap.evaluation.rundir import load_run_dir
+from slmswap.formats.registry import resolve_format
+from slmswap.schema import Conversation
+from slmswap.templates.tokenize import TokenizeOptions
+from slmswap.train.job import TrainJob
+from slmswap.train.manifest import is_trained, setup_for
+
+__all__ = ["diagnose_paths"]
+
+
+def diagnose_paths(
+    *,
+    config: str | Path | None = None,
+    data: str | None = None,
+    model: str | None = None,
+    format: str | None = None,
+    max_length: int | None = None,
+    output: str | Path | None = None,
+    runs: Sequence[str | Path] = (),
+    baseline: str | Path | None = None,
+    samples: int = 3,
+    api_base: str | None = None,
+    api_model: str | None = None,
+) -> DoctorReport:
+    """Run :func:`~slmswap.diagnose` on what these paths hold.
+
+    The setup checks run when a job (``config``), data, a model, a format or a training output is named; a
+    training output's own tokenizer and format are checked unless another model is named, and a job whose
+    output directory holds a trained model brings it along. The outcome checks run when an output or runs are
+    named. ``data`` is a data file or ``demo:train``; ``max_length`` overrides the job's token limit;
+    ``api_base`` names a server running the exported ``output`` (``serving_parity`` checks it).
+    """
+    job = TrainJob.from_yaml(config) if config else None
+    if output is None and job is not None and is_trained(job.config.output_dir):
+        output = job.config.output_dir
+    conversations: list[Conversation] | None = None
+    tokenizer = fmt = None
+    options = TokenizeOptions()
+    if job is not None:
+        tokenizer = job.load_tokenizer()
+        fmt = job.load_format(tokenizer) if format is None else resolve_format(format, tokenizer=tokenizer)
+        conversations = job.load_train()
+        options = job.config.tokenize_options()
+    elif data or model or format or output:
+        trained = output is not None and model is None and is_trained(output)
+        tokenizer, fmt = setup_for(str(output) if trained else model, format)
+    if data:
+        conversations = load_data(data)
+    return diagnose(
+        tokenizer=tokenizer,
+        fmt=fmt,
+        conversations=conversations,
+        options=options if max_length is None else options.model_copy(update={"max_length": max_length}),
+        output_dir=Path(output) if output else None,
+        runs=[load_run_dir(run) for run in runs],
+        baseline=load_run_dir(baseline) if baseline else None,
+        samples=samples,
+        api_base=api_base,
+        api_model=api_model,
+    )

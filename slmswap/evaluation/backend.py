@@ -1,0 +1,56 @@
+"""The backend contract: what every backend (a local transformers model, vLLM, an OpenAI-compatible API) takes
+and returns. A backend is anything with ``generate(prompts) -> list[Generation]``; :func:`~slmswap.evaluate`
+takes that method (a :data:`Generate`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from slmswap.formats.base import ChatInput
+from slmswap.schema import Conversation, ToolCall
+
+__all__ = ["Backend", "Generate", "Generation", "Prompt"]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One prompt, as rendered text for a local model and as chat messages for an API, both from the same
+    format: the API receives exactly the messages (system prompt included) the local model saw."""
+
+    text: str
+    """Rendered through the tokenizer's chat template, generation prompt included."""
+    chat: ChatInput
+    """The format's messages (and tools, for the native format) before the template renders them."""
+    conversation: Conversation | None = None
+    """The conversation up to the answer, as an application holds it: what a served swap is sent (its server
+    renders the format; see :func:`slmswap.export`)."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One generated answer."""
+
+    text: str
+    """The model's output, cut before the first stop marker."""
+    tokens: int
+    """Tokens generated (stop token included)."""
+    seconds: float
+    """Wall time of the batch it was generated in, divided by the batch size."""
+    tool_calls: tuple[ToolCall, ...] = ()
+    """Calls an API returned natively (in its ``tool_calls`` field) rather than in the text."""
+    prompt_tokens: int | None = None
+    """The prompt's length in tokens, as a server counted it (``None`` when not reported)."""
+
+
+Generate = Callable[[Sequence[Prompt]], list[Generation]]
+"""Turns prompts into answers, in order: a backend's ``generate`` method, or any function of that shape."""
+
+
+class Backend(Protocol):
+    """What :class:`~slmswap.TransformersBackend`, :class:`~slmswap.VLLMBackend` and
+    :class:`~slmswap.OpenAIBackend` have in common."""
+
+    def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
+        """Answers to ``prompts``, in the given order."""

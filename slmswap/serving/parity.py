@@ -1,0 +1,115 @@
+"""The serving law, as a check: what a server renders from OpenAI ``messages`` and ``tools`` with the exported
+tokenizer is token for token the prompt slmswap's evaluator gives the trained model, and the exported
+response template reads each rendered target back into the turn's calls."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from slmswap.errors import FormatError
+from slmswap.metrics.task import canonical_turn
+from slmswap.schema import Conversation, Message, ToolCall
+from slmswap.serving.messages import openai_request
+from slmswap.train.manifest import Manifest, load_trained_tokenizer
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from slmswap.formats.base import ChatFormat
+
+__all__ = ["ParityReport", "served_turn", "serving_parity"]
+
+
+@dataclass(frozen=True)
+class ParityReport:
+    """What :func:`serving_parity` compared, and where served and trained differ."""
+
+    prompts: int
+    """Prompts compared token for token."""
+    parsed: int
+    """Rendered targets read back through the response template."""
+    mismatches: tuple[str, ...]
+    """One line per difference: the example and what differs."""
+
+    @property
+    def ok(self) -> bool:
+        """No difference."""
+        return not self.mismatches
+
+
+def served_turn(
+    tokenizer: PreTrainedTokenizerBase, text: str, tools: Sequence[dict[str, Any]] | None, *, prefix: str
+) -> Message:
+    """The assistant turn a server reads out of ``text`` (generated after the rendered prompt ``prefix``) with
+    the tokenizer's ``response_template``, as ``transformers serve`` reads it."""
+    parsed: Any = tokenizer.parse_response(text, prefix=prefix, tools=list(tools) if tools else None)
+    calls = [
+        ToolCall(name=entry["function"]["name"], arguments=entry["function"].get("arguments") or {})
+        for entry in parsed.get("tool_calls") or []
+    ]
+    return Message.assistant(content=(parsed.get("content") or "").strip() or None, tool_calls=calls)
+
+
+def serving_parity(exported: str | Path, conversations: Sequence[Conversation]) -> ParityReport:
+    """Compare, on the last assistant turn of each conversation, the prompt the exported tokenizer renders from
+    OpenAI messages (arguments as JSON strings, as clients send them, and as objects) with the prompt the
+    evaluator renders through the trained format, token for token; and read each rendered target back through
+    the exported response template."""
+    from transformers import AutoTokenizer
+
+    directory = Path(exported)
+    served_tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    trained_tokenizer = load_trained_tokenizer(directory)
+    fmt = Manifest.load(directory).trained_format(trained_tokenizer)
+    mismatches: list[str] = []
+    prompts = parsed = 0
+    # A template that renders calls itself gets arguments as objects (transformers serve parses the client's
+    # JSON strings); a baked text format takes either.
+    variants = (False,) if fmt.serving_tools() else (True, False)
+    for index, conversation in enumerate(conversations):
+        positions = conversation.assistant_indices()
+        if not positions:
+            continue
+        label = conversation.id or str(index)
+        before = Conversation(messages=conversation.messages[: positions[-1]], tools=conversation.tools)
+        try:
+            fmt.check(conversation)
+        except FormatError:
+            continue  # the format cannot write this conversation (a JSON answer's format and a tool call)
+        prompt = fmt.render(trained_tokenizer, before, add_generation_prompt=True)
+        trained = trained_tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        for string_arguments in variants:
+            messages, tools = openai_request(before, string_arguments=string_arguments)
+            served = served_tokenizer.apply_chat_template(
+                messages,
+                tools=tools,  # type: ignore[arg-type]  # transformers types tools loosely
+                add_generation_prompt=True,
+                tokenize=True,
+                return_dict=False,
+            )
+            prompts += 1
+            if list(served) != list(trained):
+                mismatches.append(f"example {label}: the served prompt differs from the trained one")
+                break
+        mismatch = _read_back(served_tokenizer, fmt, conversation.messages[positions[-1]], conversation, prompt)
+        parsed += 1
+        if mismatch:
+            mismatches.append(f"example {label}: {mismatch}")
+    return ParityReport(prompts=prompts, parsed=parsed, mismatches=tuple(mismatches))
+
+
+def _read_back(
+    tokenizer: PreTrainedTokenizerBase, fmt: ChatFormat, turn: Message, conversation: Conversation, prompt: str
+) -> str:
+    target = fmt.render_assistant(turn)
+    tools = [tool.to_openai() for tool in conversation.tools]
+    try:
+        served = served_turn(tokenizer, target, tools, prefix=prompt)
+    except Exception as exc:  # the response parser raises whatever its regexes and json.loads raise
+        return f"the response template cannot read the rendered target: {type(exc).__name__}: {exc}"
+    if canonical_turn(served) != canonical_turn(turn):
+        return f"the response template reads {served.tool_calls or served.content!r} from the rendered target"
+    return ""
