@@ -19,10 +19,8 @@ import argparse
 from pathlib import Path
 
 import slmswap
-from slmswap.evaluation import evaluate, load_run, report_summary, write_report
-from slmswap.evaluation.openai import OpenAIBackend
-from slmswap.formats import get_format
-from slmswap.train import load_trained
+from slmswap import OpenAIBackend, evaluate, get_format, load_trained, write_report
+from slmswap.evaluation import load_run, report_summary
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -111,7 +111,7 @@ class NativeFormat(ChatFormat):
         self._end_of_turn = self._turn_suffix()
 
     def options(self) -> dict[str, JsonValue]:
-        """``{"parser": ...}`` as given (``"auto"``: the family read off the template, see :attr:`family`)."""
+        """``{"parser": ...}`` as given (``"auto"``: the family read off the template, kept in ``family``)."""
         return {"parser": self.parser}
 
     def _apply(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, generation: bool) -> str:
@@ -182,7 +182,7 @@ class NativeFormat(ChatFormat):
 
     @property
     def call_syntax(self) -> str | None:
-        """The template's family (see :attr:`family`)."""
+        """The template's family (``family``: read off the template, or the parser given)."""
         return self.family
 
     def serving_preamble(self) -> str:
