@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from slmswap.errors import FormatError
 from slmswap.formats._scan import ParseStopError, TagBlock, as_arguments, dumps, make_call, parse_tagged
 from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
-from slmswap.formats.serving import CALL_PARTS, ServingHooks, hermes_call_fields, jinja_literal
+from slmswap.formats.serving import ServingHooks, calls_after_content, hermes_call_fields, listing_system_prompt
 from slmswap.schema import Conversation, Message, Tool, ToolCall
 
 __all__ = ["HERMES_INSTRUCTIONS", "HermesFormat"]
@@ -71,20 +71,9 @@ class HermesFormat(ChatFormat):
 
     def serving_hooks(self) -> ServingHooks:
         """:meth:`system_prompt`, :meth:`render_assistant` and :meth:`render_tool_result` in Jinja."""
-        head, _, tail = HERMES_INSTRUCTIONS.replace("{{", "{").replace("}}", "}").partition("{tools}")
-        listed = '(tools|map("tojson")|join("\\n"))'
-        system = (
-            "{%- if tools -%}"
-            f"{{%- set block = {jinja_literal(head)} ~ {listed} ~ {jinja_literal(tail)} -%}}"
-            '{%- set slmswap.system = block ~ "\\n\\n" ~ slmswap.system if slmswap.system else block -%}'
-            "{%- endif -%}"
-        )
-        assistant = (
-            "{%- set slmswap.parts = [m.content] if m.content else [] -%}"
-            "{%- for c in (m.tool_calls or []) -%}" + CALL_PARTS + "{%- set slmswap.parts = slmswap.parts + "
-            '["<tool_call>\\n{\\"name\\": " ~ f.name|tojson ~ ", \\"arguments\\": " ~ a ~ "}\\n</tool_call>"] -%}'
-            "{%- endfor -%}"
-            '{%- set slmswap.text = slmswap.parts|join("\\n") -%}'
+        system = listing_system_prompt(HERMES_INSTRUCTIONS, '(tools|map("tojson")|join("\\n"))')
+        assistant = calls_after_content(
+            '"<tool_call>\\n{\\"name\\": " ~ f.name|tojson ~ ", \\"arguments\\": " ~ a ~ "}\\n</tool_call>"'
         )
         tool_result = (
             "{%- if slmswap.name -%}"

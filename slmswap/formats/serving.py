@@ -14,7 +14,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["ServingHooks", "hermes_call_fields", "jinja_literal", "text_format_preamble"]
+__all__ = [
+    "ServingHooks",
+    "calls_after_content",
+    "hermes_call_fields",
+    "jinja_literal",
+    "listing_system_prompt",
+    "text_format_preamble",
+]
 
 
 def jinja_literal(text: str) -> str:
@@ -50,6 +57,32 @@ CALL_PARTS = (
     "{%- set a = f.arguments if f.arguments is defined else {} -%}"
     "{%- set a = a if a is string else a|tojson -%}"
 )
+
+
+def listing_system_prompt(instructions: str, listing: str) -> str:
+    """The ``system`` hook of a format that, when tools are offered, writes ``instructions`` (a ``str.format``
+    template with ``{tools}``) with ``listing`` (a Jinja expression of the tool list), then the conversation's
+    own system prompt after a blank line."""
+    head, _, tail = instructions.replace("{{", "{").replace("}}", "}").partition("{tools}")
+    return (
+        "{%- if tools -%}"
+        f"{{%- set block = {jinja_literal(head)} ~ {listing} ~ {jinja_literal(tail)} -%}}"
+        '{%- set slmswap.system = block ~ "\\n\\n" ~ slmswap.system if slmswap.system else block -%}'
+        "{%- endif -%}"
+    )
+
+
+def calls_after_content(call: str) -> str:
+    """The ``assistant`` hook of a format that writes the turn's content, then one ``call`` (a Jinja expression
+    of ``f``, the function, and ``a``, its arguments as JSON) per tool call, joined by newlines."""
+    return (
+        "{%- set slmswap.parts = [m.content] if m.content else [] -%}"
+        "{%- for c in (m.tool_calls or []) -%}" + CALL_PARTS + "{%- set slmswap.parts = slmswap.parts + "
+        f"[{call}] -%}}"
+        "{%- endfor -%}"
+        '{%- set slmswap.text = slmswap.parts|join("\\n") -%}'
+    )
+
 
 _BASE = """\
 {%- set slmswap = namespace(system=none, messages=[], text="", parts=[], calls=[], name=none) -%}

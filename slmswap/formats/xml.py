@@ -21,7 +21,7 @@ from slmswap.formats._scan import (
     parse_tagged,
 )
 from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
-from slmswap.formats.serving import CALL_PARTS, ServingHooks, jinja_literal
+from slmswap.formats.serving import ServingHooks, calls_after_content, listing_system_prompt
 from slmswap.schema import Conversation, Message, Tool, ToolCall
 
 __all__ = ["XML_TOOLS_INSTRUCTIONS", "XmlFormat"]
@@ -66,21 +66,9 @@ class XmlFormat(ChatFormat):
 
     def serving_hooks(self) -> ServingHooks:
         """:meth:`system_prompt`, :meth:`render_assistant` and the plain tool results in Jinja."""
-        head, _, tail = XML_TOOLS_INSTRUCTIONS.replace("{{", "{").replace("}}", "}").partition("{tools}")
-        listed = '(tools|map(attribute="function")|map("tojson")|join("\\n"))'
-        system = (
-            "{%- if tools -%}"
-            f"{{%- set block = {jinja_literal(head)} ~ {listed} ~ {jinja_literal(tail)} -%}}"
-            '{%- set slmswap.system = block ~ "\\n\\n" ~ slmswap.system if slmswap.system else block -%}'
-            "{%- endif -%}"
-        )
-        assistant = (
-            "{%- set slmswap.parts = [m.content] if m.content else [] -%}"
-            "{%- for c in (m.tool_calls or []) -%}" + CALL_PARTS + "{%- set slmswap.parts = slmswap.parts + "
-            '["<tool_call name=\\"" ~ f.name ~ "\\">" ~ a ~ "</tool_call>"] -%}'
-            "{%- endfor -%}"
-            '{%- set slmswap.text = slmswap.parts|join("\\n") -%}'
-        )
+        listing = '(tools|map(attribute="function")|map("tojson")|join("\\n"))'
+        system = listing_system_prompt(XML_TOOLS_INSTRUCTIONS, listing)
+        assistant = calls_after_content('"<tool_call name=\\"" ~ f.name ~ "\\">" ~ a ~ "</tool_call>"')
         return ServingHooks(
             system=system, assistant=assistant, tool_result='{%- set slmswap.text = m.content or "" -%}'
         )
