@@ -115,7 +115,8 @@ def _convert(gguf: Path, target: Path) -> None:
     model = AutoModelForCausalLM.from_config(config)  # type: ignore[no-untyped-call]
     model.load_state_dict(gguf_model.state_dict())
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    _sweep_staging(target)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-{os.getpid()}-", dir=target.parent))
     try:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
@@ -123,6 +124,21 @@ def _convert(gguf: Path, target: Path) -> None:
         staging.rename(target)  # atomic: a half-written checkpoint is never seen as done
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _sweep_staging(target: Path) -> None:
+    """Remove what a conversion killed part-way (SIGKILL, power loss) left behind: staging directories of
+    ``target`` whose process is gone."""
+    for staging in target.parent.glob(f".{target.name}-*"):
+        pid = staging.name[len(target.name) + 2 :].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(staging, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            continue
 
 
 def resolve_model(name: str = DEFAULT_MODEL) -> str:
@@ -140,9 +156,25 @@ def resolve_model(name: str = DEFAULT_MODEL) -> str:
     return str(target)
 
 
-def _load_options(options: dict[str, Any]) -> dict[str, Any]:
+def _load_options(path: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``from_pretrained`` options: no remote code; and for a hub id, only what the local cache holds unless
+    ``SLMSWAP_ALLOW_DOWNLOADS=1`` (a machine without network would otherwise wait on retries for a minute)."""
     options.setdefault("trust_remote_code", False)
+    if not Path(path).exists() and os.environ.get("SLMSWAP_ALLOW_DOWNLOADS") != "1":
+        options.setdefault("local_files_only", True)
     return options
+
+
+def _load_failed(what: str, name: str, path: str, exc: Exception) -> ModelError:
+    if Path(path).is_dir() and not any(Path(path).iterdir()):
+        return ModelError(f"{path}: the directory is empty; it holds no {what} (config.json, tokenizer files)")
+    if not Path(path).exists():
+        return ModelError(
+            f"cannot load the {what} of {name!r}: it is not a local directory and not in the local Hugging Face "
+            "cache. Point at a local copy (a directory holding config.json and the tokenizer), download it "
+            "first (huggingface-cli download NAME), or set SLMSWAP_ALLOW_DOWNLOADS=1"
+        )
+    return ModelError(f"cannot load the {what} of {name!r} from {path!r}: {exc}")
 
 
 def load_tokenizer(name: str = DEFAULT_MODEL, **options: Any) -> PreTrainedTokenizerBase:
@@ -151,9 +183,9 @@ def load_tokenizer(name: str = DEFAULT_MODEL, **options: Any) -> PreTrainedToken
 
     path = resolve_model(name)
     try:
-        tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(path, **_load_options(options))
-    except OSError as exc:
-        raise ModelError(f"cannot load the tokenizer of {name!r} from {path!r}: {exc}") from exc
+        tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(path, **_load_options(path, options))
+    except (OSError, ValueError) as exc:  # transformers says "unrecognized model" with a ValueError
+        raise _load_failed("tokenizer", name, path, exc) from exc
     return tokenizer
 
 
@@ -168,7 +200,7 @@ def load_model(name: str = DEFAULT_MODEL, **options: Any) -> PreTrainedModel:
     path = resolve_model(name)
     options.setdefault("use_safetensors", True)
     try:
-        model: PreTrainedModel = AutoModelForCausalLM.from_pretrained(path, **_load_options(options))
-    except OSError as exc:
-        raise ModelError(f"cannot load the model {name!r} from {path!r}: {exc}") from exc
+        model: PreTrainedModel = AutoModelForCausalLM.from_pretrained(path, **_load_options(path, options))
+    except (OSError, ValueError) as exc:  # transformers says "unrecognized model" with a ValueError
+        raise _load_failed("model", name, path, exc) from exc
     return model

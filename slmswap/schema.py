@@ -29,6 +29,7 @@ from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema.validators import validator_for
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
+from slmswap._json import check_json_value, strict_loads
 from slmswap.errors import DataError
 
 __all__ = ["Conversation", "JsonObject", "Message", "Role", "Tool", "ToolCall"]
@@ -61,11 +62,12 @@ class ToolCall(BaseModel):
         if isinstance(value, str):
             text = value
             try:
-                value = json.loads(text)
+                value = strict_loads(text)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"arguments is a string but not valid JSON ({exc.msg}): {text[:80]!r}") from exc
         if not isinstance(value, dict):
             raise ValueError(f"arguments must be a JSON object, got {type(value).__name__}: {value!r:.80}")
+        check_json_value(value)  # StrictJsonError is a ValueError: pydantic reports it on the field
         return value
 
 
@@ -165,6 +167,11 @@ class Message(BaseModel):
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     name: str | None = None
+    weight: Literal[0, 1] | None = Field(
+        default=None,
+        description="OpenAI fine-tuning's weight of an assistant turn: 0 keeps it in the context without training "
+        "it; 1 or unset trains it.",
+    )
 
     @field_validator("role", mode="before")
     @classmethod
@@ -184,6 +191,8 @@ class Message(BaseModel):
             raise ValueError(f"a {self.role} turn needs content")
         if self.role != "tool" and (self.tool_call_id is not None or self.name is not None):
             raise ValueError("tool_call_id and name belong to tool turns only")
+        if self.weight is not None and self.role != "assistant":
+            raise ValueError("weight belongs to assistant turns only")
         return self
 
     @classmethod

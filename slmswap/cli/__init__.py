@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc), EXIT_INPUT)
     except ValidationError as exc:  # an option the typed configuration refuses (e.g. a count of 0)
         return fail(field_message(exc), EXIT_INPUT)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+    except (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
         return fail(f"{exc.filename}: {exc.strerror}", EXIT_INPUT)
     except KeyboardInterrupt:
         return fail("interrupted (an evaluation resumes where it stopped when run again)", 130)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +17,7 @@ from slmswap.cli._common import (
     progress_bar,
 )
 from slmswap.data.named import load_data
+from slmswap.errors import DataError
 from slmswap.evaluation.choice import choose_backend
 from slmswap.evaluation.report import Run, report_summary, write_report
 from slmswap.evaluation.rundir import evaluate_into, load_run_dir
@@ -44,6 +47,17 @@ def _eval_arguments(parser: argparse.ArgumentParser) -> None:
     api.add_argument("--concurrency", type=count, default=8, help="requests in flight (default: 8)")
 
 
+@contextmanager
+def _located(source: str) -> Iterator[None]:
+    """A data error that names no file names the data the command was given."""
+    try:
+        yield
+    except DataError as exc:
+        if exc.source is None:
+            raise exc.located(source=source, line=exc.line, index=exc.index) from None
+        raise
+
+
 def _eval(args: argparse.Namespace) -> int:
     conversations = load_data(args.data)[: args.limit]
     choice = choose_backend(
@@ -58,7 +72,7 @@ def _eval(args: argparse.Namespace) -> int:
         api_version=args.api_version,
         concurrency=args.concurrency,
     )
-    with progress_bar(f"evaluating {choice.name} ({choice.fmt.name})") as advance:
+    with progress_bar(f"evaluating {choice.name} ({choice.fmt.name})") as advance, _located(args.data):
         run = evaluate_into(
             args.out,
             conversations,

@@ -87,13 +87,17 @@ def load_conversations(
     if kind == "auto":
         head: list[Row | DataError] = []
         for row in rows:
-            head.append(row)
             if isinstance(row, Row):
                 try:
                     kind = detect_kind(row.data)
                 except DataError as exc:
-                    raise row.error(exc) from None
+                    if on_error != "collect":
+                        raise row.error(exc) from None
+                    head.append(row.error(exc))  # collected like any bad row; the next row decides
+                    continue
+                head.append(row)
                 break
+            head.append(row)
         rows = chain(head, rows)
         if kind == "auto":  # no readable row: let the generic loop report what was wrong
             kind = "openai"

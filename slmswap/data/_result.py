@@ -9,6 +9,7 @@ from typing import Any, Literal, overload
 
 from pydantic import ValidationError
 
+from slmswap._json import StrictJsonError, strict_loads
 from slmswap.data._source import Row
 from slmswap.errors import DataError
 from slmswap.schema import Conversation, Message, Tool
@@ -151,8 +152,10 @@ def require(row: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *, 
 def decode_json(text: str, field: str) -> Any:
     """``json.loads(text)``, with a :class:`DataError` naming ``field`` when it is not JSON."""
     try:
-        return json.loads(text)
+        return strict_loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"not valid JSON ({exc.msg} at column {exc.colno}): {text[:80]!r}", field=field) from exc
+    except StrictJsonError as exc:
+        raise DataError(f"not strict JSON: {exc}", field=field) from None
     except (ValueError, RecursionError) as exc:  # numbers past Python's digit limit, absurd nesting
         raise DataError(f"JSON beyond limits: {exc}"[:200], field=field) from exc

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from slmswap._json import StrictJsonError, strict_loads
 from slmswap.errors import DataError
 
 __all__ = ["Row", "RowSource", "bytes_rows", "iter_rows"]
@@ -81,7 +82,7 @@ def bytes_rows(raw: bytes, source: str) -> Iterator[Row | DataError]:
 
 def _array_rows(raw: bytes, source: str) -> Iterator[Row | DataError]:
     try:
-        rows = json.loads(raw.decode("utf-8"))
+        rows = strict_loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         yield DataError(f"file is not UTF-8 (byte {exc.start})", source=source, hint="re-encode it as UTF-8")
         return
@@ -92,6 +93,9 @@ def _array_rows(raw: bytes, source: str) -> Iterator[Row | DataError]:
             line=exc.lineno,
             hint="fix the JSON syntax; a JSON-lines file must not start with '['",
         )
+        return
+    except StrictJsonError as exc:
+        yield DataError(str(exc), source=source, hint="write strict JSON")
         return
     except (ValueError, RecursionError) as exc:  # numbers past Python's digit limit, absurd nesting
         yield DataError(f"JSON beyond limits: {exc}"[:200], source=source)
@@ -108,7 +112,7 @@ def _line_rows(raw: bytes, source: str) -> Iterator[Row | DataError]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line.decode("utf-8"))
+            data = strict_loads(line.decode("utf-8"))
         except UnicodeDecodeError as exc:
             yield DataError(
                 f"line is not UTF-8 (byte {exc.start} of the line)",
@@ -124,6 +128,9 @@ def _line_rows(raw: bytes, source: str) -> Iterator[Row | DataError]:
                 line=number,
                 hint="each line must hold one complete JSON object (is the file truncated?)",
             )
+            continue
+        except StrictJsonError as exc:
+            yield DataError(str(exc), source=source, line=number, hint="write strict JSON")
             continue
         except (ValueError, RecursionError) as exc:  # numbers past Python's digit limit, absurd nesting
             yield DataError(f"JSON beyond limits: {exc}"[:200], source=source, line=number)

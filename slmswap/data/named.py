@@ -31,6 +31,8 @@ def load_data(source: str | Path, *, base: Path | None = None) -> list[Conversat
     path = Path(source)
     if base is not None and not path.is_absolute():
         path = base / path
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, not a data file (name a JSON or JSON-lines file)")
     if not path.is_file():
         raise ConfigError(f"{path}: no such data file")
     return list(load_conversations(path))

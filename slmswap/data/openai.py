@@ -61,6 +61,7 @@ def _message(raw: object, field: str) -> Message:
             tool_calls=tuple(calls),
             tool_call_id=raw.get("tool_call_id"),
             name=raw.get("name") if role in ("tool", "function") else None,
+            weight=raw.get("weight") if role == "assistant" else None,
         )
 
 

@@ -14,6 +14,7 @@ redirect is a :class:`~slmswap.errors.BackendError` naming where it pointed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -31,6 +32,7 @@ from slmswap.serving.messages import openai_request
 __all__ = ["OpenAIBackend"]
 
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+_FATAL_STATUS = {401, 403, 404}
 
 
 class OpenAIBackend:
@@ -69,6 +71,8 @@ class OpenAIBackend:
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
+        if not base_url.startswith(("http://", "https://")) or len(base_url.split("//", 1)[1].strip("/")) == 0:
+            raise ConfigError(f"the API base URL must be http:// or https:// and name a host, got {base_url!r}")
         self.model = model
         self.concurrency = concurrency
         self.max_retries = max_retries
@@ -77,6 +81,7 @@ class OpenAIBackend:
         self.backoff = backoff
         self.send = send
         key = os.environ.get(api_key_env, "")
+        self._key = key
         base = base_url.rstrip("/")
         if api_version is not None:
             self._url = f"{base}/openai/deployments/{model}/chat/completions?api-version={api_version}"
@@ -118,6 +123,29 @@ class OpenAIBackend:
         return body
 
     def _one(self, prompt: Prompt) -> Generation:
+        """One answer, with the API key scrubbed from everything the server sent back (an echoing server must
+        not put it into records, reports or error messages)."""
+        try:
+            generation = self._request(prompt)
+        except BackendError as exc:
+            raise BackendError(self._scrub(str(exc))) from None
+        if not self._key or self._key not in repr(generation):
+            return generation
+        calls = tuple(
+            ToolCall(name=self._scrub(c.name), arguments=json.loads(self._scrub(json.dumps(c.arguments))), id=c.id)
+            for c in generation.tool_calls
+        )
+        return dataclasses.replace(
+            generation,
+            text=self._scrub(generation.text),
+            tool_calls=calls,
+            error=self._scrub(generation.error) if generation.error else None,
+        )
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._key, "[redacted]") if self._key else text
+
+    def _request(self, prompt: Prompt) -> Generation:
         data = json.dumps(self._body(prompt)).encode()
         started = time.perf_counter()
         delay = self.backoff
@@ -139,16 +167,21 @@ class OpenAIBackend:
                 )
             if response.is_success:
                 break
+            if response.status_code in _FATAL_STATUS:  # every request would fail alike
+                raise BackendError(f"{self._url} answered HTTP {response.status_code}: check the key and the URL")
             if response.status_code not in _RETRY_STATUS or attempt == self.max_retries:
-                raise BackendError(f"{self._url} answered HTTP {response.status_code} after {attempt + 1} attempt(s)")
+                return _failed(f"HTTP {response.status_code} after {attempt + 1} attempt(s)", started)
             retry_after = response.headers.get("retry-after", "")
             time.sleep(float(retry_after) if retry_after.isdigit() else delay)
             delay *= 2
         try:
             answer = response.json()
         except ValueError:
-            raise BackendError(f"{self._url} answered with a body that is not JSON") from None
-        return _generation(answer, time.perf_counter() - started)
+            return _failed("the answer's body is not JSON", started)
+        try:
+            return _generation(answer, time.perf_counter() - started)
+        except BackendError as exc:
+            return _failed(str(exc), started)
 
 
 def _api_message(message: dict[str, Any]) -> dict[str, Any]:
@@ -166,20 +199,37 @@ def _api_message(message: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _generation(answer: dict[str, Any], seconds: float) -> Generation:
+def _failed(error: str, started: float) -> Generation:
+    """An example the backend could not answer: recorded as a failed example, the evaluation goes on."""
+    return Generation(text="", tokens=0, seconds=time.perf_counter() - started, error=error)
+
+
+def _count(usage: Any, key: str) -> int | None:
+    value = usage.get(key) if isinstance(usage, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _generation(answer: Any, seconds: float) -> Generation:
+    """The answer's message; a malformed answer (no message, a call without a name or with arguments that are
+    not a JSON object) is a :class:`~slmswap.errors.BackendError` saying what is wrong."""
     try:
         message = answer["choices"][0]["message"]
-    except (KeyError, IndexError, TypeError) as exc:
-        raise BackendError(f"the answer has no choices[0].message: {str(answer)[:200]}") from exc
-    calls = tuple(
-        ToolCall(name=call["function"]["name"], arguments=call["function"].get("arguments") or {})
-        for call in message.get("tool_calls") or []
-    )
+        if not isinstance(message, dict):
+            raise TypeError
+    except (KeyError, IndexError, TypeError):
+        raise BackendError(f"the answer has no choices[0].message: {str(answer)[:200]}") from None
+    calls = []
+    for k, call in enumerate(message.get("tool_calls") or []):
+        try:
+            calls.append(ToolCall(name=call["function"]["name"], arguments=call["function"].get("arguments") or {}))
+        except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            raise BackendError(f"tool call {k} of the answer is malformed: {str(exc)[:200]}") from None
     usage = answer.get("usage") or {}
+    content = message.get("content")
     return Generation(
-        text=message.get("content") or "",
-        tokens=int(usage.get("completion_tokens", 0)),
-        prompt_tokens=int(usage["prompt_tokens"]) if "prompt_tokens" in usage else None,
+        text=content if isinstance(content, str) else "",
+        tokens=_count(usage, "completion_tokens") or 0,
+        prompt_tokens=_count(usage, "prompt_tokens"),
         seconds=seconds,
-        tool_calls=calls,
+        tool_calls=tuple(calls),
     )

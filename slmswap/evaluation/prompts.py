@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from slmswap.evaluation.backend import Prompt
 from slmswap.formats.base import ChatFormat
 from slmswap.schema import Conversation, Message
+from slmswap.templates.spans import control_token_text
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -39,14 +40,19 @@ def prompt_hash(fmt: ChatFormat, text: str) -> str:
 
 def eval_items(
     conversations: Sequence[Conversation], tokenizer: PreTrainedTokenizerBase, fmt: ChatFormat
-) -> tuple[list[EvalItem], int]:
-    """The items of ``conversations`` that have an assistant turn, and how many had none (skipped)."""
+) -> tuple[list[EvalItem], dict[str, int]]:
+    """The items of ``conversations`` to evaluate, and how many were skipped, by reason: ``no_assistant_turn``,
+    and ``control_token_text`` (the conversation's text holds a special token's text, which the prompt would
+    turn into the real control token: see :func:`~slmswap.templates.spans.control_token_text`)."""
     items: list[EvalItem] = []
-    skipped = 0
+    skipped: dict[str, int] = {}
     for index, conversation in enumerate(conversations):
         positions = conversation.assistant_indices()
-        if not positions:
-            skipped += 1
+        reason = "no_assistant_turn" if not positions else None
+        if reason is None and control_token_text(tokenizer, conversation) is not None:
+            reason = "control_token_text"
+        if reason is not None:
+            skipped[reason] = skipped.get(reason, 0) + 1
             continue
         last = positions[-1]
         before = Conversation(messages=conversation.messages[:last], tools=conversation.tools)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slmswap._files import read_json_model, write_atomically
+from slmswap.errors import ConfigError
 from slmswap.evaluation.runner import EvalRecord, EvaluationResult, read_records
 from slmswap.metrics import Comparison, MetricsReport, MetricValue, compare, default_metrics, mean_value
 
@@ -51,7 +52,16 @@ def load_run(label: str, records: Path, results: Path | None = None) -> Run:
     """
     kept = list({record.id: record for record in read_records(records)}.values())  # the latest record per id
     if results is not None:
-        return Run(label, read_json_model(EvaluationResult, results), kept)
+        result = read_json_model(EvaluationResult, results)
+        scored, recorded = set(result.metrics.example_ids), {record.id for record in kept}
+        if scored != recorded:
+            raise ConfigError(
+                f"{results} scores {len(scored)} example(s) but {records} holds {len(recorded)} "
+                f"({len(recorded - scored)} not scored, {len(scored - recorded)} without a record): the two files "
+                "are from different runs. Run the evaluation again (it resumes and rewrites the results), or "
+                "delete the results file to report from the records alone"
+            )
+        return Run(label, result, kept)
     values: dict[str, MetricValue] = {}
     names = list(dict.fromkeys(name for record in kept for name in record.scores))
     for name in names:

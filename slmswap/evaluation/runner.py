@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from slmswap._files import write_atomically
@@ -73,26 +75,45 @@ class EvaluationResult(BaseModel):
 
 
 def read_records(path: Path) -> list[EvalRecord]:
-    """The complete records in ``path`` (a line cut short by a crash is ignored)."""
+    """The complete records in ``path`` (a line cut short by a crash, or not UTF-8, is ignored)."""
+    return _scan_records(path)[0]
+
+
+def _scan_records(path: Path) -> tuple[list[EvalRecord], list[bytes]]:
+    """The complete records in ``path``, and the lines that are not one (cut short, not UTF-8, not a record)."""
     if not path.exists():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+        return [], []
+    records, rejected = [], []
+    for line in path.read_bytes().splitlines():
         try:
-            records.append(EvalRecord.model_validate_json(line))
-        except ValidationError:
-            continue
-    return records
+            records.append(EvalRecord.model_validate_json(line.decode("utf-8")))
+        except (UnicodeDecodeError, ValidationError):
+            if line.strip():
+                rejected.append(line)
+    return records, rejected
 
 
-def _repair(path: Path, records: list[EvalRecord]) -> None:
-    """Rewrite ``path`` with only its complete records if a crash left a line cut short (new records would
-    otherwise be appended onto it and lost)."""
+def _repair(path: Path) -> list[EvalRecord]:
+    """The complete records of ``path``; a file a crash left with a line cut short (or a line that is not a
+    record, or not UTF-8) is rewritten with only its complete records (new records would otherwise be appended
+    onto the cut line and lost), and what was set aside is kept in ``<path>.rejected`` and said in a warning."""
+    records, rejected = _scan_records(path)
     if not path.exists():
-        return
+        return records
     raw = path.read_bytes()
-    if len(raw.splitlines()) != len(records) or not raw.endswith(b"\n"):
+    if rejected or (not raw.endswith(b"\n") and raw):
+        if rejected:
+            aside = path.with_name(path.name + ".rejected")
+            with aside.open("ab") as stream:
+                stream.write(b"".join(line + b"\n" for line in rejected))
+            warnings.warn(
+                f"{path}: {len(rejected)} line(s) were not complete records (cut short by a crash, or not UTF-8) "
+                f"and were set aside in {aside}; their examples are evaluated again",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         write_atomically(path, "".join(record.model_dump_json() + "\n" for record in records))
+    return records
 
 
 def evaluate(
@@ -112,13 +133,15 @@ def evaluate(
     """Evaluate the last assistant turn of each conversation: render the prompt before it exactly as in
     training, generate, parse strictly, score, and append a record; resume from ``records`` if it exists.
 
-    Conversations without an assistant turn are skipped and counted. ``model`` names what answered, for the
-    results file; ``progress`` is called with (examples done, examples in all) after each batch.
+    Conversations without an assistant turn, and those whose text holds a special token's text (it would reach
+    the model as the real control token), are skipped and counted by reason in ``skipped``. ``model`` names
+    what answered, for the results file; ``progress`` is called with (examples done, examples in all) after
+    each batch. One writer at a time: a second evaluation into the same records file is refused while the
+    first runs.
     """
     records = Path(records)
     results = Path(results) if results is not None else None
-    items, without_turn = eval_items(conversations, tokenizer, fmt)
-    skipped = {"no_assistant_turn": without_turn} if without_turn else {}
+    items, skipped = eval_items(conversations, tokenizer, fmt)
     ids = [item.id for item in items]
     if len(set(ids)) != len(ids):
         repeated = sorted({example_id for example_id in ids if ids.count(example_id) > 1})[:3]
@@ -126,15 +149,46 @@ def evaluate(
             f"conversation ids repeat ({', '.join(map(repr, repeated))}): they key the records file",
             hint="give every conversation a unique id",
         )
+    records.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(records.with_name(records.name + ".lock")), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ConfigError(
+            f"{records} is being written by another evaluation right now: two writers would lose records. Wait "
+            "for it to finish, or evaluate into another run directory"
+        ) from None
+    try:
+        return _evaluate_locked(
+            items, skipped, generate, tokenizer, fmt, records, results, metrics, batch_size, seed, model, progress
+        )
+    finally:
+        lock.release()
+
+
+def _evaluate_locked(
+    items: list[EvalItem],
+    skipped: dict[str, int],
+    generate: Generate,
+    tokenizer: PreTrainedTokenizerBase,
+    fmt: ChatFormat,
+    records: Path,
+    results: Path | None,
+    metrics: Sequence[Metric] | None,
+    batch_size: int,
+    seed: int,
+    model: str | None,
+    progress: Callable[[int, int], None] | None,
+) -> EvaluationResult:
+    ids = [item.id for item in items]
     wanted = {(item.id, item.prompt_hash) for item in items}
-    existing = read_records(records)
+    existing = _repair(records) if records.exists() else []
     others = sorted({r.model for r in existing if r.model is not None and model is not None and r.model != model})
     if others:
         raise ConfigError(
             f"{records} holds answers of {others[0]!r}, not {model!r}: resuming would mix two models' answers; "
             "evaluate into another records file (or run directory), or delete this one"
         )
-    _repair(records, existing)
     done = {(r.id, r.prompt_hash): r for r in existing if (r.id, r.prompt_hash) in wanted}
     reused = len(done)
     todo = [item for item in items if (item.id, item.prompt_hash) not in done]
@@ -188,6 +242,8 @@ def _scored(record: EvalRecord, item: EvalItem) -> ScoredExample:
 def parse_generation(generation: Generation, fmt: ChatFormat, item: EvalItem) -> tuple[str, ParseResult]:
     """The text of ``generation`` under ``fmt`` and its strict parse against ``item``'s tools: calls a server
     returned natively (``tool_calls``) are written in the format first, so they parse back."""
+    if generation.error is not None:
+        return "", ParseResult(None, ParseFailure.BACKEND_ERROR, generation.error)
     text = generation.text
     if generation.tool_calls:
         # Calls an API returned natively are written in the format, so they parse back (the round-trip law); a

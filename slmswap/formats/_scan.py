@@ -12,14 +12,13 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from jsonschema.validators import validator_for
 from pydantic import ValidationError
 
 from slmswap.formats.base import ParseFailure, ParseResult
 from slmswap.schema import Message, Tool, ToolCall
+from slmswap.validation import first_error
 
 __all__ = [
     "CallReader",
@@ -211,12 +210,6 @@ def _untagged(
     return ParseResult(Message.assistant(content=text.strip()), forgiven=tuple(forgiven))
 
 
-@lru_cache(maxsize=512)
-def _validator(schema_json: str) -> Any:
-    schema = json.loads(schema_json)
-    return validator_for(schema)(schema)
-
-
 def check_calls(turn: Message, tools: Sequence[Tool], forgiven: tuple[str, ...] = ()) -> ParseResult:
     """``turn`` checked against the offered ``tools``: unknown names and schema-breaking arguments fail."""
     if tools:
@@ -225,12 +218,11 @@ def check_calls(turn: Message, tools: Sequence[Tool], forgiven: tuple[str, ...] 
             tool = by_name.get(call.name)
             if tool is None:
                 return ParseResult(turn, ParseFailure.UNKNOWN_TOOL, f"no tool named {call.name!r}", forgiven=forgiven)
-            error = next(
-                iter(_validator(json.dumps(tool.parameters, sort_keys=True)).iter_errors(call.arguments)), None
-            )
+            error = first_error(tool.parameters, call.arguments)
             if error is not None:
-                where = "/".join(str(p) for p in error.absolute_path) or "<arguments>"
-                detail = f"arguments of {call.name!r} break its schema at {where}: {error.message}"
+                where, _, message = error.partition(": ")
+                where = "<arguments>" if where == "<root>" else where
+                detail = f"arguments of {call.name!r} break its schema at {where}: {message}"
                 return ParseResult(turn, ParseFailure.BAD_ARGUMENTS, detail, forgiven=forgiven)
     return ParseResult(turn, forgiven=forgiven)
 

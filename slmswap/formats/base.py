@@ -49,6 +49,8 @@ class ParseFailure(str, enum.Enum):
     """Text where the format allows none (strict mode), e.g. prose after the last call."""
     SCHEMA_MISMATCH = "schema_mismatch"
     """A structured answer does not satisfy the required JSON Schema."""
+    BACKEND_ERROR = "backend_error"
+    """The backend gave no usable answer (an API error, a malformed answer): nothing was parsed."""
 
 
 @dataclass(frozen=True)

@@ -92,9 +92,13 @@ class GuardedFormat(ChatFormat):
     def parse(self, text: str, *, tools: Sequence[Tool] = (), strict: bool = True) -> ParseResult:
         """The plugin's parse; should it raise, a failed parse that says so."""
         try:
-            result: ParseResult = self.inner.parse(text, tools=tools, strict=strict)
+            result: Any = self.inner.parse(text, tools=tools, strict=strict)  # a plugin may return anything
         except Exception as exc:
             return ParseResult(None, ParseFailure.MALFORMED_CALL, str(self._failed("parse", exc)))
+        if not isinstance(result, ParseResult) or not (result.turn is None or isinstance(result.turn, Message)):
+            got = type(result.turn if isinstance(result, ParseResult) else result).__name__
+            problem = TypeError(f"parse must return a ParseResult holding a Message or None, got {got}")
+            return ParseResult(None, ParseFailure.MALFORMED_CALL, str(self._failed("parse", problem)))
         return result
 
     def system_prompt(self, conversation: Conversation) -> str | None:

@@ -97,7 +97,7 @@ def _load(name: str, entry: _Entry) -> FormatFactory:
         module_name, _, attribute = entry.target.partition(":")
         try:
             factory = getattr(importlib.import_module(module_name), attribute)
-        except Exception as exc:  # a plugin may fail in any way while importing
+        except (Exception, SystemExit) as exc:  # a plugin may fail in any way while importing, even sys.exit()
             message = f"format {name!r} ({entry.source}) failed to load: {type(exc).__name__}: {exc}"
             warnings.warn(message, RuntimeWarning, stacklevel=3)
             raise FormatError(message) from exc
@@ -146,7 +146,7 @@ def get_format(name: str, **options: Any) -> ChatFormat:
         raise
     except TypeError as exc:
         raise FormatError(f"format {name!r} does not accept the options {sorted(options)}: {exc}") from exc
-    except Exception as exc:  # a plugin may fail in any way while building its format
+    except (Exception, SystemExit) as exc:  # a plugin may fail in any way while building its format
         message = f"format {name!r} ({entry.source}) failed to build: {type(exc).__name__}: {exc}"
         warnings.warn(message, RuntimeWarning, stacklevel=2)
         raise FormatError(message) from exc

@@ -22,6 +22,7 @@ from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
 from slmswap.formats.registry import tool_call_hint
 from slmswap.formats.serving import ServingHooks, jinja_literal
 from slmswap.schema import Conversation, JsonObject, Message, Tool
+from slmswap.validation import first_error
 
 __all__ = ["STRUCTURED_INSTRUCTIONS", "StructuredFormat"]
 
@@ -99,10 +100,10 @@ class StructuredFormat(ChatFormat):
         except (TypeError, ValueError):  # a lenient Python literal holding sets, bytes, ...
             return ParseResult(None, ParseFailure.INVALID_JSON, "the answer holds values JSON cannot express")
         if self.schema is not None:
-            error = next(iter(validator_for(self.schema)(self.schema).iter_errors(value)), None)
+            error = first_error(self.schema, value)
             if error is not None:
-                where = "/".join(str(p) for p in error.absolute_path) or "<root>"
-                detail = f"the answer breaks the schema at {where}: {error.message}"
+                where, _, message = error.partition(": ")
+                detail = f"the answer breaks the schema at {where}: {message}"
                 return ParseResult(turn, ParseFailure.SCHEMA_MISMATCH, detail, forgiven=tuple(forgiven))
         return ParseResult(turn, forgiven=tuple(forgiven))
 

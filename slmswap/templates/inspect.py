@@ -7,6 +7,7 @@ visible, and newlines are shown as ``↵``.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ _ANSI = {  # (trained, shade) -> background
     (False, 1): "\x1b[90;47m",
 }
 _RESET = "\x1b[0m"
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _pieces(example: TokenizedExample) -> list[tuple[str, bool]]:
@@ -34,7 +36,14 @@ def _pieces(example: TokenizedExample) -> list[tuple[str, bool]]:
     return pieces
 
 
+def _control(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
 def _visible(text: str) -> str:
+    """Newlines and tabs made visible; every other control character (an ANSI escape sequence in the data, a
+    carriage return) written as ``\\xNN``, so data can never drive the terminal."""
+    text = _CONTROLS.sub(_control, text)
     return text.replace("\n", "↵\n").replace("\t", "→")
 
 
@@ -42,7 +51,7 @@ def mask_terminal(example: TokenizedExample, *, color: bool = True) -> str:
     """The example's tokens, trained ones highlighted; without colour, trained runs are wrapped in ``⟦ ⟧`` and
     token boundaries shown as ``·``."""
     if example.dropped is not None:
-        return f"(dropped: {example.dropped.value}: {example.detail})"
+        return f"(dropped: {example.dropped.value}: {_CONTROLS.sub(_control, example.detail)})"
     out = []
     if color:
         for k, (text, trained) in enumerate(_pieces(example)):

@@ -15,6 +15,7 @@ must be *prefix-preserving* (each prompt a prefix of the whole text), which is c
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +34,7 @@ __all__ = [
     "RenderedConversation",
     "TemplateLayout",
     "TurnSelection",
+    "control_token_text",
     "render_with_spans",
     "special_token_pattern",
     "template_layout",
@@ -75,6 +77,25 @@ class RenderedConversation:
 def special_token_pattern(tokenizer: PreTrainedTokenizerBase) -> re.Pattern[str]:
     """A regex matching any special or added token of ``tokenizer`` (longest first)."""
     return _special_pattern(tuple(sorted(_special_tokens(tokenizer), key=len, reverse=True)))
+
+
+def control_token_text(tokenizer: PreTrainedTokenizerBase, conversation: Conversation) -> str | None:
+    """Where ``conversation``'s own text (a message, a call's arguments, a tool's spec) holds the text of one of
+    the tokenizer's special tokens, which the rendered prompt would turn into the real control token (a
+    forged ``<|im_end|>`` ending a turn early, a forged system turn); ``None`` when it holds none."""
+    pattern = special_token_pattern(tokenizer)
+    pieces = [(f"message {i} ({m.role})", m.content or "") for i, m in enumerate(conversation.messages)]
+    pieces += [
+        (f"message {i} call {call.name!r}", json.dumps(call.arguments, ensure_ascii=False))
+        for i, m in enumerate(conversation.messages)
+        for call in m.tool_calls
+    ]
+    pieces += [(f"tool {tool.name!r}", json.dumps(tool.to_openai(), ensure_ascii=False)) for tool in conversation.tools]
+    for where, text in pieces:
+        found = pattern.search(text)
+        if found:
+            return f"{where} holds the control-token text {found.group()!r}"
+    return None
 
 
 def _special_tokens(tokenizer: PreTrainedTokenizerBase) -> set[str]:
@@ -199,7 +220,9 @@ def render_with_spans(
             starts = _starts_from_prompts(tokenizer, text, messages, tools, indices)
             bounds = _find_targets(text, indices, starts, targets)
     spans = []
-    for index, (start, target_start, target_end) in zip(indices, bounds, strict=True):
+    for (index, turn), (start, target_start, target_end) in zip(pairs, bounds, strict=True):
+        if turn.weight == 0:
+            continue  # OpenAI's weight 0: in the context, not trained
         end_of_turn = _matching_pieces(text, target_end, tail_pieces) or None
         end = target_end + len(end_of_turn or "")
         spans.append(AssistantSpan(index, start, target_start, target_end, end, end_of_turn))
@@ -215,6 +238,11 @@ def _find_targets(text: str, indices: list[int], starts: list[int], targets: lis
     cursor = 0
     for index, start, target in zip(indices, starts, targets, strict=True):
         target_start = text.find(target, max(start, cursor))
+        if target_start < 0 and target.strip() and target.strip() != target:
+            # Templates that trim message content (Llama 3.x, Gemma, Cohere, Qwen 3, GLM) render the text
+            # without its surrounding whitespace: train what the template renders.
+            target = target.strip()
+            target_start = text.find(target, max(start, cursor))
         if target_start < 0:
             raise TemplateError(f"the target text of message {index} does not appear after its prompt")
         cursor = target_start + len(target)

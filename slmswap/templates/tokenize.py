@@ -19,7 +19,7 @@ from slmswap.errors import DataError, FormatError, TemplateError
 from slmswap.formats.base import ChatFormat
 from slmswap.rendering import apply_template
 from slmswap.schema import Conversation
-from slmswap.templates.spans import TurnSelection, render_with_spans
+from slmswap.templates.spans import TurnSelection, control_token_text, render_with_spans
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -50,6 +50,9 @@ class DropReason(str, enum.Enum):
     """The chat format cannot write this conversation (e.g. tool calls under ``structured``)."""
     TEMPLATE_FAILED = "template_failed"
     """The chat template raised, or is not prefix-preserving for this conversation."""
+    CONTROL_TOKEN_TEXT = "control_token_text"
+    """The conversation's own text holds a special token's text, which would be trained as the real control
+    token (a forged end of turn or system turn)."""
 
 
 class TokenizeOptions(BaseModel):
@@ -137,6 +140,9 @@ def _render(
     exact: bool,
 ) -> tuple[str, list[tuple[int, int]]] | TokenizedExample:
     """The rendered text and its sorted trained character ranges, or the dropped example."""
+    forged = control_token_text(tokenizer, conversation)
+    if forged is not None:
+        return TokenizedExample(dropped=DropReason.CONTROL_TOKEN_TEXT, detail=forged)
     try:
         rendered = render_with_spans(tokenizer, fmt, conversation, turns=options.turns, exact=exact)
         ranges = [(span.start, span.end) for span in rendered.spans]

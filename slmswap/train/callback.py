@@ -4,6 +4,7 @@ the loss. Prompts and parsing are the evaluator's own (:func:`~slmswap.evaluatio
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from slmswap.schema import Conversation
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase, TrainerControl, TrainerState, TrainingArguments
 
-__all__ = ["TaskMetricsCallback", "check_metric_for_best"]
+__all__ = ["FiniteGuard", "TaskMetricsCallback", "check_metric_for_best"]
 
 
 def check_metric_for_best(metric_for_best: str, metrics: Sequence[Metric] | None = None) -> None:
@@ -128,3 +129,39 @@ class TaskMetricsCallback(TrainerCallback):
         if self._items and (not self.history or self.history[-1]["step"] != state.global_step):
             self._evaluate(args, state, control, kwargs["model"])
         return control
+
+
+class FiniteGuard(TrainerCallback):
+    """Stops training at the first logged loss (or gradient norm) that is NaN or infinite, and refuses to let a
+    model whose trained weights are not finite be saved (:meth:`check`)."""
+
+    def __init__(self) -> None:
+        self.diverged: str | None = None
+
+    def on_log(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> TrainerControl:
+        """Stop at a non-finite loss or gradient norm."""
+        logs = kwargs.get("logs") or {}
+        for key in ("loss", "grad_norm"):
+            value = logs.get(key)
+            if isinstance(value, (int, float)) and not math.isfinite(value):
+                self.diverged = f"{key} {value} at step {state.global_step}"
+                control.should_training_stop = True
+        return control
+
+    def check(self, model: Any, learning_rate: float) -> None:
+        """Raise :class:`~slmswap.errors.ConfigError` when training diverged or a trained weight is not finite."""
+        import torch
+
+        problem = self.diverged
+        if problem is None:
+            for name, parameter in model.named_parameters():
+                if parameter.requires_grad and not bool(torch.isfinite(parameter).all()):
+                    problem = f"the trained weight {name} holds NaN or infinite values"
+                    break
+        if problem is not None:
+            raise ConfigError(
+                f"training diverged ({problem}); nothing was saved. Lower the learning rate "
+                f"(it was {learning_rate:g}) or check the data"
+            )

@@ -17,7 +17,7 @@ __all__ = ["TrainConfig"]
 class TrainConfig(BaseModel):
     """How to fine-tune. Every field has a default suited to a few hundred to a few thousand examples."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     method: Literal["lora", "qlora", "full"] = Field(
         default="lora",
@@ -59,7 +59,7 @@ class TrainConfig(BaseModel):
     )
     logging_steps: int = Field(default=10, gt=0, description="Log the loss every N steps.")
     report_to: list[str] = Field(default_factory=list, description="TRL/transformers integrations: tensorboard, wandb.")
-    seed: int = Field(default=42, description="Seed for data order, initialisation and sampling.")
+    seed: int = Field(default=42, ge=0, le=2**32 - 1, description="Seed for data order, initialisation and sampling.")
     num_proc: int | None = Field(default=None, description="Processes for data preparation.")
     sft: dict[str, Any] = Field(default_factory=dict, description="Further trl.SFTConfig fields, passed as given.")
     peft: dict[str, Any] = Field(default_factory=dict, description="Further peft.LoraConfig fields, passed as given.")

@@ -16,7 +16,7 @@ from slmswap.metrics import Metric, default_metrics
 from slmswap.models import DEFAULT_MODEL, load_model, load_tokenizer
 from slmswap.schema import Conversation
 from slmswap.templates import PreparationStats, prepare_dataset
-from slmswap.train.callback import TaskMetricsCallback, check_metric_for_best
+from slmswap.train.callback import FiniteGuard, TaskMetricsCallback, check_metric_for_best
 from slmswap.train.config import TrainConfig
 from slmswap.train.manifest import Manifest, load_trained_tokenizer
 
@@ -66,6 +66,10 @@ class Trainer:
         metrics: Sequence[Metric] | None = None,
     ) -> None:
         self.config = config or TrainConfig()
+        output = self.config.output_dir
+        if output.exists() and not output.is_dir():
+            raise ConfigError(f"{output}: exists and is not a directory; output_dir must name a directory")
+        _check_passthrough(self.config)
         self.metrics = list(metrics) if metrics is not None else default_metrics()
         check_metric_for_best(self.config.metric_for_best, self.metrics)
         if not train:
@@ -175,7 +179,10 @@ class Trainer:
             callbacks=[callback] if self.eval_conversations else [],
         )
         callback.trainer = trainer
+        guard = FiniteGuard()
+        trainer.add_callback(guard)
         trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+        guard.check(self.model, self.config.learning_rate)  # never save weights that are NaN or infinite
         trainer.save_model(str(output))  # writes on the main process only
         manifest = Manifest.create(
             fmt=self.format,
@@ -191,6 +198,22 @@ class Trainer:
             manifest.save(output)
         self.trainer = trainer
         return TrainingOutcome(output, manifest, callback.history)
+
+
+def _check_passthrough(config: TrainConfig) -> None:
+    """Refuse ``sft`` / ``peft`` keys that TRL's ``SFTConfig`` / PEFT's ``LoraConfig`` do not have, before any
+    work starts (they would fail deep inside with a TypeError)."""
+    from peft import LoraConfig
+    from trl.trainer.sft_config import SFTConfig
+
+    for what, keys, target in (("sft", config.sft, SFTConfig), ("peft", config.peft, LoraConfig)):
+        known = {field.name for field in dataclasses.fields(target)}
+        unknown = sorted(set(keys) - known)
+        if unknown:
+            raise ConfigError(
+                f"{what}: {', '.join(map(repr, unknown))} is not a {target.__name__} setting "
+                f"(see the {'TRL' if what == 'sft' else 'PEFT'} documentation for its fields)"
+            )
 
 
 def _require_cuda() -> None:

@@ -89,9 +89,12 @@ def test_retries_on_429_then_gives_up_with_a_clean_error(
 
     server.fail_first = 10
     impatient = OpenAIBackend(server.base_url, "smollm2", api_key_env="SLMSWAP_TEST_KEY", backoff=0.01, max_retries=2)
-    with pytest.raises(BackendError, match="HTTP 429 after 3 attempt") as info:
-        evaluate(conversations()[1:2], impatient.generate, tokenizer, fmt, records=tmp_path / "r2.jsonl")
-    assert CANARY not in str(info.value)
+    gave_up = evaluate(conversations()[1:2], impatient.generate, tokenizer, fmt, records=tmp_path / "r2.jsonl")
+    (record,) = read_records(tmp_path / "r2.jsonl")  # recorded as a failed example; the evaluation went on
+    assert record.failure == "backend_error"
+    assert record.detail == "HTTP 429 after 3 attempt(s)"
+    assert gave_up.examples == 1
+    assert CANARY not in (tmp_path / "r2.jsonl").read_text()
 
 
 def test_native_tool_calls_are_normalised(server: ChatServer, tokenizer: PreTrainedTokenizerBase) -> None:

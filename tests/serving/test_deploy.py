@@ -54,26 +54,27 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def server(exported: Path) -> Iterator[str]:
+@pytest.fixture(scope="module", params=["transformers", pytest.param("vllm", marks=pytest.mark.gpu)])
+def server(exported: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """``slmswap serve`` on loopback: transformers serve everywhere, vllm serve where a GPU is (marked gpu)."""
     port = _free_port()
     log = (exported.parent / "serve.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "slmswap", "serve", str(exported), "--port", str(port)],
+        [sys.executable, "-m", "slmswap", "serve", str(exported), "--port", str(port), "--engine", request.param],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 600
         while True:
             assert process.poll() is None, (exported.parent / "serve.log").read_text()
             try:
                 with urllib.request.urlopen(f"{base_url}/models", timeout=2):
                     break
             except OSError:
-                assert time.monotonic() < deadline, "the server did not start within 240 s"
+                assert time.monotonic() < deadline, "the server did not start within 600 s"
                 time.sleep(1)
         yield base_url
     finally:
@@ -122,7 +123,7 @@ def test_openai_client_reads_tool_calls(server: str, exported: Path, local_run: 
 
 
 def test_eval_against_the_server_equals_local_evaluation(server: str, exported: Path, local_run: Path) -> None:
-    out = exported.parent / "runs" / "served"
+    out = exported.parent / "runs" / f"served-{server.rsplit(':', 1)[1].split('/')[0]}"
     result = _slmswap(
         "eval", "demo:test", "--model", str(exported), "--out", str(out), "--limit", str(EXAMPLES),
         "--max-new-tokens", str(MAX_TOKENS), "--api-base", server, "--api-model", str(exported),
