@@ -159,9 +159,13 @@ def setup_for(
     """The tokenizer and format for ``model`` (default: the embedded one): a training output's own format unless
     another is named, else ``format_name`` or ``default_format``."""
     model = model or DEFAULT_MODEL
-    tokenizer = load_trained_tokenizer(model) if is_trained(model) else load_tokenizer(model)
-    if is_trained(model) and format_name is None:
-        return tokenizer, Manifest.load(Path(model)).trained_format(tokenizer)
+    if is_trained(model):
+        manifest = Manifest.load(Path(model))  # a corrupt manifest is named before anything else loads
+        tokenizer = load_trained_tokenizer(model)
+        if format_name is None:
+            return tokenizer, manifest.trained_format(tokenizer)
+    else:
+        tokenizer = load_tokenizer(model)
     return tokenizer, resolve_format(format_name or default_format, tokenizer=tokenizer)
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.cli.cli import slmswap
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 GOOD_ROW = '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]}\n'
 
@@ -25,11 +29,18 @@ def _assert_exit_2(result: object, *expected: str) -> None:
         assert text in result.stderr, result.stderr  # type: ignore[attr-defined]
 
 
-def test_an_existing_file_as_output(tmp_path: Path) -> None:
+def test_an_existing_file_as_output(tmp_path: Path, tokenizer: PreTrainedTokenizerBase) -> None:
+    from slmswap.data import load_conversations
+    from slmswap.evaluation import Generation, evaluate_into
+    from slmswap.formats import get_format
+
     blocker = tmp_path / "taken"
     blocker.write_text("not a directory")
     (tmp_path / "data.jsonl").write_text(GOOD_ROW)
-    _assert_exit_2(slmswap("report", str(tmp_path), "--out", blocker), str(blocker))
+    answer = [Generation(text="ok", tokens=1, seconds=0.0)]
+    run = tmp_path / "run"
+    evaluate_into(run, load_conversations(tmp_path / "data.jsonl"), lambda p: answer, tokenizer, get_format("hermes"))
+    _assert_exit_2(slmswap("report", run, "--out", blocker), str(blocker))
     _assert_exit_2(slmswap("demo", "--out", blocker), str(blocker))
     _assert_exit_2(slmswap("eval", tmp_path / "data.jsonl", "--out", blocker), str(blocker))
     job = _job(tmp_path, "").read_text().replace("output_dir: out", f"output_dir: {blocker}")

@@ -345,7 +345,9 @@ def test_terminal_escapes_in_data_are_shown_not_obeyed(tokenizer: PreTrainedToke
 
 
 # 6. Templates that trim message content train what they render instead of dropping the example.
-@pytest.mark.parametrize("template", ["llama3_1", "gemma3", "cohere", "glm4moe"])
+@pytest.mark.parametrize(
+    "template", ["llama3", "llama3_1", "llama3_2", "gemma", "gemma3", "cohere", "qwen3_8", "glm4moe"]
+)
 def test_trimming_templates_train_the_rendered_text(tokenizer: PreTrainedTokenizerBase, template: str) -> None:
     from slmswap.templates import IGNORE_INDEX, tokenize_conversation
     from tests.real_templates import tokenizer_with_template
@@ -529,3 +531,27 @@ def test_a_directory_is_not_a_data_file(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="is a directory, not a data file"):
         load_data(tmp_path)
+
+
+def test_a_repeated_id_names_the_data_file(tmp_path: Path) -> None:
+    from tests.cli.cli import slmswap
+
+    row = '{"id": "same", "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]}\n'
+    (tmp_path / "data.jsonl").write_text(row * 2)
+    result = slmswap("eval", tmp_path / "data.jsonl", "--out", tmp_path / "run")
+    assert result.returncode == 2, result.stderr
+    assert f"{tmp_path / 'data.jsonl'}: conversation ids repeat ('same')" in result.stderr
+    assert "<data>" not in result.stderr
+
+
+def test_a_hub_id_missing_from_the_cache_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from slmswap.errors import ModelError
+    from slmswap.models import load_tokenizer
+
+    monkeypatch.delenv("SLMSWAP_ALLOW_DOWNLOADS", raising=False)
+    started = time.perf_counter()
+    with pytest.raises(ModelError, match=r"not in the local Hugging Face cache\. Point at a local copy"):
+        load_tokenizer("slmswap-tests/no-such-model")
+    assert time.perf_counter() - started < 20  # no retries against a network that is not there
