@@ -95,7 +95,6 @@ _HOMES: dict[str, str] = {
             "TransformersBackend",
             "evaluate",
             "evaluate_into",
-            "export",
             "load_run_dir",
             "write_report",
         ),
@@ -200,6 +199,7 @@ _SUBPACKAGES = frozenset(
         "serving",
         "templates",
         "train",
+        "validation",
     }
 )
 

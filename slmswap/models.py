@@ -168,11 +168,11 @@ def _load_options(path: str, options: dict[str, Any]) -> dict[str, Any]:
 def _load_failed(what: str, name: str, path: str, exc: Exception) -> ModelError:
     if Path(path).is_dir() and not any(Path(path).iterdir()):
         return ModelError(f"{path}: the directory is empty; it holds no {what} (config.json, tokenizer files)")
-    if not Path(path).exists():
+    if not Path(path).exists() and os.environ.get("SLMSWAP_ALLOW_DOWNLOADS") != "1":
         return ModelError(
             f"cannot load the {what} of {name!r}: it is not a local directory and not in the local Hugging Face "
             "cache. Point at a local copy (a directory holding config.json and the tokenizer), download it "
-            "first (huggingface-cli download NAME), or set SLMSWAP_ALLOW_DOWNLOADS=1"
+            f"first (huggingface-cli download NAME), or set SLMSWAP_ALLOW_DOWNLOADS=1 ({type(exc).__name__})"
         )
     return ModelError(f"cannot load the {what} of {name!r} from {path!r}: {exc}")
 

@@ -33,6 +33,7 @@ __all__ = ["OpenAIBackend"]
 
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 _FATAL_STATUS = {401, 403, 404}
+_MAX_RETRY_AFTER = 60.0  # seconds: a server asking for longer is waited for this long
 
 
 class OpenAIBackend:
@@ -71,6 +72,8 @@ class OpenAIBackend:
     ) -> None:
         if concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
+        if max_retries < 0:
+            raise ConfigError(f"max_retries must be at least 0, got {max_retries}")
         if not base_url.startswith(("http://", "https://")) or len(base_url.split("//", 1)[1].strip("/")) == 0:
             raise ConfigError(f"the API base URL must be http:// or https:// and name a host, got {base_url!r}")
         self.model = model
@@ -97,8 +100,14 @@ class OpenAIBackend:
         return f"OpenAIBackend(url={self._url!r}, model={self.model!r})"
 
     def close(self) -> None:
-        """Close the backend's connections (they are also closed when it is garbage-collected)."""
+        """Close the backend's connections."""
         self._client.close()
+
+    def __enter__(self) -> OpenAIBackend:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         """Answers to ``prompts``, sent as chat messages, in the given order."""
@@ -172,7 +181,7 @@ class OpenAIBackend:
             if response.status_code not in _RETRY_STATUS or attempt == self.max_retries:
                 return _failed(f"HTTP {response.status_code} after {attempt + 1} attempt(s)", started)
             retry_after = response.headers.get("retry-after", "")
-            time.sleep(float(retry_after) if retry_after.isdigit() else delay)
+            time.sleep(min(float(retry_after), _MAX_RETRY_AFTER) if retry_after.isdigit() else delay)
             delay *= 2
         try:
             answer = response.json()
@@ -218,16 +227,20 @@ def _generation(answer: Any, seconds: float) -> Generation:
             raise TypeError
     except (KeyError, IndexError, TypeError):
         raise BackendError(f"the answer has no choices[0].message: {str(answer)[:200]}") from None
+    raw_calls = message.get("tool_calls") or []
+    if not isinstance(raw_calls, list):
+        raise BackendError(f"the answer's tool_calls is a {type(raw_calls).__name__}, not a list")
     calls = []
-    for k, call in enumerate(message.get("tool_calls") or []):
+    for k, call in enumerate(raw_calls):
         try:
             calls.append(ToolCall(name=call["function"]["name"], arguments=call["function"].get("arguments") or {}))
-        except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        except (KeyError, TypeError, ValueError, RecursionError) as exc:  # ValidationError is a ValueError
             raise BackendError(f"tool call {k} of the answer is malformed: {str(exc)[:200]}") from None
     usage = answer.get("usage") or {}
     content = message.get("content")
+    text = content if isinstance(content, str) else ""
     return Generation(
-        text=content if isinstance(content, str) else "",
+        text=text.encode("utf-8", "replace").decode("utf-8"),  # a lone surrogate (valid JSON) is no text
         tokens=_count(usage, "completion_tokens") or 0,
         prompt_tokens=_count(usage, "prompt_tokens"),
         seconds=seconds,

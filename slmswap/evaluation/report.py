@@ -53,14 +53,17 @@ def load_run(label: str, records: Path, results: Path | None = None) -> Run:
     kept = list({record.id: record for record in read_records(records)}.values())  # the latest record per id
     if results is not None:
         result = read_json_model(EvaluationResult, results)
-        scored, recorded = set(result.metrics.example_ids), {record.id for record in kept}
-        if scored != recorded:
+        scored = result.metrics.example_ids
+        recorded = {record.id: record for record in kept}
+        missing = [example_id for example_id in scored if example_id not in recorded]
+        if missing:
             raise ConfigError(
-                f"{results} scores {len(scored)} example(s) but {records} holds {len(recorded)} "
-                f"({len(recorded - scored)} not scored, {len(scored - recorded)} without a record): the two files "
-                "are from different runs. Run the evaluation again (it resumes and rewrites the results), or "
-                "delete the results file to report from the records alone"
+                f"{results} scores {len(scored)} example(s), {len(missing)} of which {records} holds no record of "
+                f"({', '.join(map(repr, missing[:3]))}): the two files are from different runs. Run the "
+                "evaluation again (it resumes and rewrites the results), or delete the results file to report "
+                "from the records alone"
             )
+        kept = [recorded[example_id] for example_id in scored]  # the records the results scored, in their order
         return Run(label, result, kept)
     values: dict[str, MetricValue] = {}
     names = list(dict.fromkeys(name for record in kept for name in record.scores))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -144,7 +145,7 @@ def evaluate(
     items, skipped = eval_items(conversations, tokenizer, fmt)
     ids = [item.id for item in items]
     if len(set(ids)) != len(ids):
-        repeated = sorted({example_id for example_id in ids if ids.count(example_id) > 1})[:3]
+        repeated = sorted(example_id for example_id, n in Counter(ids).items() if n > 1)[:3]
         raise DataError(
             f"conversation ids repeat ({', '.join(map(repr, repeated))}): they key the records file",
             hint="give every conversation a unique id",

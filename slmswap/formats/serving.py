@@ -40,8 +40,8 @@ class ServingHooks:
     ``assistant``
         reads ``m`` (an assistant message: ``content`` and OpenAI ``tool_calls``) and sets ``slmswap.text``;
     ``tool_result``
-        reads ``m`` (a tool message) and ``slmswap.name`` (the tool's name, or ``none``) and sets
-        ``slmswap.text``.
+        reads ``m`` (a tool message) and ``slmswap.name`` (its ``name``, or ``none``: as in training, the name
+        is written only when the message has one) and sets ``slmswap.text``.
     """
 
     def __init__(self, *, system: str, assistant: str, tool_result: str) -> None:
@@ -85,7 +85,7 @@ def calls_after_content(call: str) -> str:
 
 
 _BASE = """\
-{%- set slmswap = namespace(system=none, messages=[], text="", parts=[], calls=[], name=none) -%}
+{%- set slmswap = namespace(system=none, messages=[], text="", parts=[], name=none) -%}
 {%- if messages and messages[0].role == "system" -%}{%- set slmswap.system = messages[0].content -%}{%- endif -%}
 @SYSTEM@
 {%- if slmswap.system is not none -%}
@@ -95,14 +95,8 @@ _BASE = """\
 {%- if m.role == "assistant" -%}
 @ASSISTANT@
 {%- set slmswap.messages = slmswap.messages + [{"role": "assistant", "content": slmswap.text}] -%}
-{%- for c in (m.tool_calls or []) -%}
-{%- set slmswap.calls = slmswap.calls + [[c.id if c.id is defined else none, (c.function or c).name]] -%}
-{%- endfor -%}
 {%- elif m.role == "tool" -%}
 {%- set slmswap.name = m.name if m.name is defined and m.name else none -%}
-{%- if slmswap.name is none and m.tool_call_id is defined -%}
-{%- for pair in slmswap.calls if pair[0] == m.tool_call_id -%}{%- set slmswap.name = pair[1] -%}{%- endfor -%}
-{%- endif -%}
 @TOOL@
 {%- set slmswap.messages = slmswap.messages + [{"role": "tool", "content": slmswap.text}] -%}
 {%- elif m.role != "system" -%}

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from slmswap.errors import ConfigError
+from slmswap.models import resolve_model
 from slmswap.serving.vllm_parser import PLUGIN_PARSER_NAME, VLLM_PARSER_FILE, vllm_tool_parser
 from slmswap.train.manifest import Manifest, load_trained_tokenizer
 
@@ -93,7 +94,8 @@ def serve_command(
         argv = ["vllm", "serve", str(directory), *common]
         return ServeCommand(argv, base_url, str(directory), chosen)
     name = f"{directory.name}-lora"
-    argv = ["vllm", "serve", manifest.base_model, "--enable-lora", "--lora-modules", f"{name}={directory}", *common]
+    base = resolve_model(manifest.base_model)  # the embedded default model's converted directory, or the hub id
+    argv = ["vllm", "serve", base, "--enable-lora", "--lora-modules", f"{name}={directory}", *common]
     return ServeCommand(argv, base_url, name, chosen)
 
 
@@ -122,32 +124,43 @@ def serve(
     say(f"serving {command.model} with {command.engine}: {' '.join(command.argv)}")
     say(f"base_url: {command.base_url}")
     say(f"model:    {command.model}")
-    process = subprocess.Popen(command.argv)
-    stop = {"requested": False}
+    received: list[int] = []
 
     def _stop(signum: int, frame: object) -> None:
-        stop["requested"] = True
+        received.append(signum)
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    process: subprocess.Popen[bytes] | None = None
+    timed_out = False
     try:
+        process = subprocess.Popen(command.argv)
         started = time.monotonic()
         announced = False
-        while process.poll() is None and not stop["requested"]:
+        while process.poll() is None and not received:
             if not announced and _ready(command.base_url):
                 say(f"ready after {time.monotonic() - started:.0f} s (Ctrl-C stops it)")
                 announced = True
             elif not announced and time.monotonic() - started > startup_timeout:
                 say(f"the server did not answer within {startup_timeout:.0f} s; stopping it")
+                timed_out = True
                 break
             time.sleep(0.5)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
+        if process is not None and process.poll() is None:
+            # A Ctrl-C in the terminal reached the engine too (same process group); a second SIGINT would make
+            # uvicorn or vLLM quit without shutting down. Anything else (SIGTERM, a timeout) is passed on once.
+            if signal.SIGINT not in received:
+                process.send_signal(signal.SIGINT)
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-    return 0 if stop["requested"] else int(process.returncode or 0)
+    if timed_out:
+        return 1
+    if received:
+        return 0
+    code = process.returncode if process is not None else 1
+    return 128 - code if code < 0 else code  # killed by signal N: the shell's 128 + N

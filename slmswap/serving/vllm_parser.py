@@ -44,7 +44,8 @@ RESPONSE_TEMPLATE = json.loads(@TEMPLATE@)
 
 @ToolParserManager.register_module(["@NAME@"])
 class SlmswapToolParser(ToolParser):
-    """Whole-answer parsing; while streaming, text is passed on until a call starts and calls come at the end."""
+    """Whole-answer parsing (non-streaming requests). While streaming, text is passed on until a call starts;
+    the calls themselves are not streamed (use stream=False for tool calls with this parser)."""
 
     def extract_tool_calls(self, model_output, request):
         parsed = parse_response(model_output, RESPONSE_TEMPLATE, prefix="")

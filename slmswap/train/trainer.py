@@ -145,6 +145,7 @@ class Trainer:
             "remove_unused_columns": False,
             "bf16": cuda and torch.cuda.is_bf16_supported(),
             "use_cpu": not cuda,
+            "logging_nan_inf_filter": False,  # a NaN loss must reach the divergence guard, not be hidden
         }
         # Small models fit in memory; recomputing activations would only cost time (override via sft=). Newer
         # transformers renamed the setting (the old name warns).

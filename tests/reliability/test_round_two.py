@@ -245,10 +245,17 @@ def test_results_are_cross_checked_with_records(tokenizer: PreTrainedTokenizerBa
     def generate(prompts: Any) -> list[Generation]:
         return [Generation(text="x", tokens=1, seconds=0.0) for _ in prompts]
 
-    evaluate(conversations()[:3], generate, tokenizer, fmt, records=tmp_path / "r.jsonl", results=tmp_path / "r.json")
-    evaluate(conversations(), generate, tokenizer, fmt, records=tmp_path / "r.jsonl")  # more records, old results
-    with pytest.raises(ConfigError, match=r"scores 3 example\(s\) but .* holds 6"):
-        load_run("stale", tmp_path / "r.jsonl", tmp_path / "r.json")
+    data = conversations()
+    evaluate(data[:3], generate, tokenizer, fmt, records=tmp_path / "r.jsonl", results=tmp_path / "r.json")
+    # More records than results (an earlier, longer run; or --limit lowered): the report shows what was scored.
+    evaluate(data, generate, tokenizer, fmt, records=tmp_path / "more.jsonl")
+    (tmp_path / "more.jsonl").replace(tmp_path / "r.jsonl")
+    run = load_run("grown", tmp_path / "r.jsonl", tmp_path / "r.json")
+    assert [record.id for record in run.records] == [c.id for c in data[:3]]
+    # Records of another run entirely: refused, naming both files.
+    evaluate(data[3:], generate, tokenizer, fmt, records=tmp_path / "other.jsonl")
+    with pytest.raises(ConfigError, match=r"scores 3 example\(s\), 3 of which .* holds no record"):
+        load_run("stale", tmp_path / "other.jsonl", tmp_path / "r.json")
 
 
 # 14. A plugin calling sys.exit at import, or returning junk from parse, is reported by name.
@@ -555,3 +562,35 @@ def test_a_hub_id_missing_from_the_cache_fails_at_once(monkeypatch: pytest.Monke
     with pytest.raises(ModelError, match=r"not in the local Hugging Face cache\. Point at a local copy"):
         load_tokenizer("slmswap-tests/no-such-model")
     assert time.perf_counter() - started < 20  # no retries against a network that is not there
+
+
+def test_pattern_properties_are_bounded_too() -> None:
+    import time
+
+    schema = {"type": "object", "patternProperties": {"^(a|aa)+$": {"type": "string"}}, "additionalProperties": False}
+    tool = Tool(name="f", parameters=schema)
+    key = "a" * 80 + "!"
+    text = '<tool_call>\n{"name": "f", "arguments": {"' + key + '": "x"}}\n</tool_call>'
+    started = time.perf_counter()
+    parsed = get_format("hermes").parse(text, tools=[tool])
+    assert time.perf_counter() - started < 5
+    assert parsed.failure is not None
+    assert "too long" in parsed.detail or "took more than" in parsed.detail
+    plain = Tool(name="f", parameters={"type": "object", "properties": {}, "additionalProperties": False})
+    extra = get_format("hermes").parse('<tool_call>\n{"name": "f", "arguments": {"b": 1}}\n</tool_call>', tools=[plain])
+    assert "Additional properties are not allowed ('b' unexpected)" in extra.detail
+
+
+def test_malformed_answers_never_escape_as_tracebacks() -> None:
+    from slmswap.errors import BackendError
+    from slmswap.evaluation.openai import _generation
+
+    for answer in (
+        {"choices": [{"message": {"role": "assistant", "tool_calls": 5}}]},
+        {"choices": [{"message": {"role": "assistant", "tool_calls": [
+            {"function": {"name": "f", "arguments": "[" * 100_000 + "]" * 100_000}}]}}]},
+    ):  # fmt: skip
+        with pytest.raises(BackendError):
+            _generation(answer, 0.0)
+    lone = _generation(json.loads('{"choices": [{"message": {"role": "assistant", "content": "a\\ud800b"}}]}'), 0.0)
+    assert lone.text.encode("utf-8")  # writable as UTF-8: records keep it

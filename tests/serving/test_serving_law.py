@@ -14,7 +14,7 @@ from slmswap.data import load_bfcl_wheel, load_demo_dataset
 from slmswap.formats import resolve_format
 from slmswap.formats.base import ChatFormat
 from slmswap.metrics import canonical_turn
-from slmswap.schema import Conversation, Message
+from slmswap.schema import Conversation, Message, Tool, ToolCall
 from slmswap.serving import baked_chat_template, openai_request, response_template, served_turn
 from tests.real_templates import tokenizer_with_template
 
@@ -57,11 +57,28 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _with_tool_results() -> list[Conversation]:
+    """A call, its result (named, and known only by its call id, as OpenAI logs hold it), then the answer."""
+    weather = Tool(name="get_weather", parameters={"type": "object", "properties": {"city": {"type": "string"}}})
+    call = ToolCall(name="get_weather", arguments={"city": "Zürich"}, id="call_1")
+    conversations = []
+    for name in ("get_weather", None):
+        messages = (
+            Message.system("Be brief."),
+            Message.user("Weather in Zürich?"),
+            Message.assistant(tool_calls=[call]),
+            Message(role="tool", content='{"temp": 21}', tool_call_id="call_1", name=name),
+            Message.assistant(content="21 °C."),
+        )
+        conversations.append(Conversation(messages=messages, tools=(weather,), id=f"tool-result-{name}"))
+    return conversations
+
+
 @pytest.fixture(scope="module")
 def tool_data(bfcl_wheel: Path) -> list[Conversation]:
     demo = list(load_demo_dataset("test"))[:12]
     bfcl = [*load_bfcl_wheel(bfcl_wheel, "simple_python")[:4], *load_bfcl_wheel(bfcl_wheel, "parallel")[:4]]
-    return demo + bfcl
+    return demo + bfcl + _with_tool_results()
 
 
 def _export_tokenizer(fmt: ChatFormat, tokenizer: PreTrainedTokenizerBase, directory: Path) -> Any:
