@@ -111,7 +111,7 @@ def _repair(path: Path) -> list[EvalRecord]:
                 f"{path}: {len(rejected)} line(s) were not complete records (cut short by a crash, or not UTF-8) "
                 f"and were set aside in {aside}; their examples are evaluated again",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         write_atomically(path, "".join(record.model_dump_json() + "\n" for record in records))
     return records

@@ -133,7 +133,7 @@ class TaskMetricsCallback(TrainerCallback):
 
 class FiniteGuard(TrainerCallback):
     """Stops training at the first logged loss (or gradient norm) that is NaN or infinite, and refuses to let a
-    model whose trained weights are not finite be saved (:meth:`check`)."""
+    model whose trained weights are not finite be saved (``check``)."""
 
     def __init__(self) -> None:
         self.diverged: str | None = None
