@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from slmswap.errors import FormatError
+from slmswap.evaluation.prompts import EvalItem, eval_items
 from slmswap.metrics.task import canonical_turn
 from slmswap.schema import Conversation, Message, ToolCall
 from slmswap.serving.messages import openai_request
@@ -69,18 +70,11 @@ def serving_parity(exported: str | Path, conversations: Sequence[Conversation]) 
     # A template that renders calls itself gets arguments as objects (transformers serve parses the client's
     # JSON strings); a baked text format takes either.
     variants = (False,) if fmt.serving_tools() else (True, False)
-    for index, conversation in enumerate(conversations):
-        positions = conversation.assistant_indices()
-        if not positions:
-            continue
-        label = conversation.id or str(index)
-        before = Conversation(messages=conversation.messages[: positions[-1]], tools=conversation.tools)
-        try:
-            fmt.check(conversation)
-        except FormatError:
-            continue  # the format cannot write this conversation (a JSON answer's format and a tool call)
-        prompt = fmt.render(trained_tokenizer, before, add_generation_prompt=True)
-        trained = trained_tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    items, _ = eval_items([c for c in conversations if _writable(fmt, c)], trained_tokenizer, fmt)
+    for item in items:
+        before = item.prompt.conversation
+        assert before is not None  # eval_items always keeps the conversation before the answer
+        trained = trained_tokenizer(item.prompt.text, add_special_tokens=False)["input_ids"]
         for string_arguments in variants:
             messages, tools = openai_request(before, string_arguments=string_arguments)
             served = served_tokenizer.apply_chat_template(
@@ -92,24 +86,31 @@ def serving_parity(exported: str | Path, conversations: Sequence[Conversation]) 
             )
             prompts += 1
             if list(served) != list(trained):
-                mismatches.append(f"example {label}: the served prompt differs from the trained one")
+                mismatches.append(f"example {item.id}: the served prompt differs from the trained one")
                 break
-        mismatch = _read_back(served_tokenizer, fmt, conversation.messages[positions[-1]], conversation, prompt)
+        mismatch = _read_back(served_tokenizer, fmt, item)
         parsed += 1
         if mismatch:
-            mismatches.append(f"example {label}: {mismatch}")
+            mismatches.append(f"example {item.id}: {mismatch}")
     return ParityReport(prompts=prompts, parsed=parsed, mismatches=tuple(mismatches))
 
 
-def _read_back(
-    tokenizer: PreTrainedTokenizerBase, fmt: ChatFormat, turn: Message, conversation: Conversation, prompt: str
-) -> str:
-    target = fmt.render_assistant(turn)
-    tools = [tool.to_openai() for tool in conversation.tools]
+def _writable(fmt: ChatFormat, conversation: Conversation) -> bool:
+    """Whether ``fmt`` can write ``conversation`` (a JSON-answer format cannot write a tool call)."""
     try:
-        served = served_turn(tokenizer, target, tools, prefix=prompt)
+        fmt.check(conversation)
+    except FormatError:
+        return False
+    return True
+
+
+def _read_back(tokenizer: PreTrainedTokenizerBase, fmt: ChatFormat, item: EvalItem) -> str:
+    target = fmt.render_assistant(item.reference)
+    tools = [tool.to_openai() for tool in item.conversation.tools]
+    try:
+        served = served_turn(tokenizer, target, tools, prefix=item.prompt.text)
     except Exception as exc:  # the response parser raises whatever its regexes and json.loads raise
         return f"the response template cannot read the rendered target: {type(exc).__name__}: {exc}"
-    if canonical_turn(served) != canonical_turn(turn):
+    if canonical_turn(served) != canonical_turn(item.reference):
         return f"the response template reads {served.tool_calls or served.content!r} from the rendered target"
     return ""
