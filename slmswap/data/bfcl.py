@@ -8,9 +8,12 @@ BFCL writes parameter types in Python's vocabulary (``dict``, ``float``, ``tuple
 and JavaScript categories, in theirs; they are mapped to JSON Schema. The target assistant turn takes the first
 acceptable value of each parameter (an empty string among the acceptable values marks it optional, and it is
 omitted when nothing else is given); the full ground truth stays in ``metadata["bfcl_ground_truth"]`` for
-AST-style scoring (objects nested in a value, also inside lists, list acceptable values per key as well; an
-empty list of acceptable values means the parameter is left out). Rows with no possible answer (e.g. the
-``irrelevance`` category) become prompts with no assistant turn.
+scoring with BFCL's own AST rules, next to the function specs as BFCL wrote them (``metadata["bfcl_functions"]``:
+its type names, such as ``float`` or ``HashMap``, matter to those rules) and the category
+(``metadata["bfcl_category"]``). Rows of the ``irrelevance`` categories (no function fits the question) get a
+target that makes no call, a text turn whose wording is a placeholder (``metadata["placeholder_text"]``): what
+is scored is that no call is made. Other rows with no possible answer (``live_relevance``) become prompts with
+no assistant turn.
 
 The data ships in the ``bfcl-eval`` wheel; :func:`load_bfcl_wheel` reads a category straight from it without
 installing the package::
@@ -30,9 +33,13 @@ from pydantic import JsonValue
 from slmswap.data._result import LoadResult, OnError, as_data_error, build_conversation, load_rows, require
 from slmswap.data._source import Row, RowSource, bytes_rows, iter_rows
 from slmswap.errors import DataError
+from slmswap.metrics.base import PLACEHOLDER_TEXT
 from slmswap.schema import Conversation, JsonObject, Message, Tool, ToolCall
 
-__all__ = ["bfcl_schema", "load_bfcl", "load_bfcl_wheel", "parse_bfcl_row"]
+__all__ = ["IRRELEVANCE_ANSWER", "bfcl_schema", "load_bfcl", "load_bfcl_wheel", "parse_bfcl_row"]
+
+IRRELEVANCE_ANSWER = "None of the functions offered can answer this."
+"""The target turn of a row from an irrelevance category: text, no call (its wording is a placeholder)."""
 
 _TYPES = {
     "dict": "object",
@@ -116,12 +123,17 @@ def parse_bfcl_row(row: Mapping[str, Any], answers: Mapping[str, list[Any]] | No
                     parameters=bfcl_schema(spec.get("parameters") or {"type": "dict", "properties": {}}),
                 )
             )
-    metadata: JsonObject = {"bfcl_category": row_id.rsplit("_", 1)[0]}
+    category = row_id.rsplit("_", 1)[0]
+    metadata: JsonObject = {"bfcl_category": category, "bfcl_functions": list(row["function"])}
     truth = (answers or {}).get(row_id)
     if truth is not None:
-        messages.append(Message.assistant(tool_calls=_target_calls(truth)))
+        messages.append(Message.assistant(tool_calls=_target_calls(truth, row["function"])))
         origins.append("possible_answer.ground_truth")
         metadata["bfcl_ground_truth"] = truth
+    elif "irrelevance" in category:
+        messages.append(Message.assistant(IRRELEVANCE_ANSWER))
+        origins.append(f"{category} (no function fits: the answer makes no call)")
+        metadata[PLACEHOLDER_TEXT] = True
     return build_conversation(messages, origins, tools=tools, row_id=row_id, metadata=metadata)
 
 
@@ -154,7 +166,8 @@ def _answers(rows: Iterator[Row | DataError] | list[Row | DataError]) -> dict[st
     return answers
 
 
-def _target_calls(truth: list[Any]) -> list[ToolCall]:
+def _target_calls(truth: list[Any], functions: list[Any]) -> list[ToolCall]:
+    specs = {spec.get("name"): spec for spec in functions if isinstance(spec, Mapping)}
     calls = []
     for k, entry in enumerate(truth):
         if not (isinstance(entry, Mapping) and len(entry) == 1):
@@ -163,7 +176,7 @@ def _target_calls(truth: list[Any]) -> list[ToolCall]:
                 field=f"possible_answer.ground_truth[{k}]",
             )
         ((name, params),) = entry.items()
-        calls.append(ToolCall(name=name, arguments=_first_values(params)))
+        calls.append(ToolCall(name=name, arguments=_first_values(params, specs.get(name))))
     return calls
 
 
@@ -188,6 +201,23 @@ def _first_acceptable(values: object) -> Any:
     return _OMITTED
 
 
-def _first_values(params: Mapping[str, Any]) -> dict[str, JsonValue]:
-    chosen = {name: _first_acceptable(values) for name, values in params.items()}
-    return {name: value for name, value in chosen.items() if value is not _OMITTED}
+_LEFT_EMPTY: dict[str, JsonValue] = {"string": "", "any": "", "String": "", "array": [], "tuple": [], "ArrayList": []}
+"""What BFCL accepts for a required parameter whose only acceptable value is ``""``, by declared type."""
+
+
+def _first_values(params: Mapping[str, Any], spec: Mapping[str, Any] | None = None) -> dict[str, JsonValue]:
+    """The first acceptable value of each parameter; with the function's ``spec``, also an answer BFCL's checker
+    accepts: an optional parameter the function does not declare is left out, and a required one whose only
+    acceptable value is ``""`` is given as ``""`` (or ``[]`` for a list)."""
+    declared = spec.get("parameters", {}).get("properties", {}) if spec is not None else None
+    required = spec.get("parameters", {}).get("required", []) if spec is not None else []
+    chosen = {}
+    for name, values in params.items():
+        value = _first_acceptable(values)
+        if declared is not None and name not in declared and isinstance(values, list) and "" in values:
+            continue
+        if value is _OMITTED and declared is not None and name in required:
+            value = _LEFT_EMPTY.get(str(declared.get(name, {}).get("type")), _OMITTED)
+        if value is not _OMITTED:
+            chosen[name] = value
+    return chosen

@@ -3,8 +3,9 @@
 Falling loss says nothing about whether a model calls the right tool with the right arguments; these do.
 """
 
-from slmswap.metrics.base import Metric, MetricBase, MetricValue, ScoredExample, mean_value
-from slmswap.metrics.bfcl import BfclAstMatch, ast_match
+from slmswap.metrics.base import PLACEHOLDER_TEXT, Metric, MetricBase, MetricValue, ScoredExample, mean_value
+from slmswap.metrics.bfcl import BfclAstMatch, bfcl_verdict
+from slmswap.metrics.bfcl_checker import BfclVerdict, bfcl_check
 from slmswap.metrics.scoring import (
     ACCURACY_METRICS,
     Comparison,
@@ -18,10 +19,14 @@ from slmswap.metrics.scoring import (
 )
 from slmswap.metrics.stats import Interval, bootstrap_mean, mcnemar_exact, paired_bootstrap_difference
 from slmswap.metrics.task import (
+    Abstention,
     ArgumentF1,
     ArgumentsExactMatch,
+    CallPrecision,
+    CallRecall,
     ExactMatch,
     ToolNameMatch,
+    ValidCall,
     ValidOutput,
     canonical_turn,
     flatten,
@@ -30,9 +35,14 @@ from slmswap.metrics.task import (
 
 __all__ = [
     "ACCURACY_METRICS",
+    "PLACEHOLDER_TEXT",
+    "Abstention",
     "ArgumentF1",
     "ArgumentsExactMatch",
     "BfclAstMatch",
+    "BfclVerdict",
+    "CallPrecision",
+    "CallRecall",
     "Comparison",
     "ExactMatch",
     "Interval",
@@ -42,9 +52,11 @@ __all__ = [
     "MetricsReport",
     "ScoredExample",
     "ToolNameMatch",
+    "ValidCall",
     "ValidOutput",
     "Verdict",
-    "ast_match",
+    "bfcl_check",
+    "bfcl_verdict",
     "bootstrap_mean",
     "canonical_turn",
     "compare",

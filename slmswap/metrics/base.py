@@ -17,7 +17,11 @@ from slmswap.formats.base import ParseResult
 from slmswap.metrics.stats import bootstrap_mean
 from slmswap.schema import JsonObject, Message, Tool
 
-__all__ = ["Metric", "MetricBase", "MetricValue", "ScoredExample", "mean_value"]
+__all__ = ["PLACEHOLDER_TEXT", "Metric", "MetricBase", "MetricValue", "ScoredExample", "mean_value"]
+
+PLACEHOLDER_TEXT = "placeholder_text"
+"""Metadata key: when true, the reference turn's text is a placeholder (any text answer without a call is right;
+``exact_match`` does not apply), as for BFCL's irrelevance rows."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,8 @@ class ScoredExample:
     prediction: ParseResult
     tools: tuple[Tool, ...] = ()
     metadata: JsonObject = field(default_factory=dict)
-    """The conversation's metadata (e.g. ``bfcl_ground_truth`` for the BFCL AST metric)."""
+    """The conversation's metadata (e.g. ``bfcl_ground_truth`` for the BFCL AST metric, ``bfcl_category`` for the
+    per-category breakdown, :data:`PLACEHOLDER_TEXT`)."""
 
 
 @runtime_checkable

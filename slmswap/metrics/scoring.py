@@ -10,7 +10,17 @@ from slmswap.errors import ConfigError
 from slmswap.metrics.base import Metric, MetricBase, MetricValue, ScoredExample, mean_value
 from slmswap.metrics.bfcl import BfclAstMatch
 from slmswap.metrics.stats import mcnemar_exact, paired_bootstrap_difference
-from slmswap.metrics.task import ArgumentF1, ArgumentsExactMatch, ExactMatch, ToolNameMatch, ValidOutput
+from slmswap.metrics.task import (
+    Abstention,
+    ArgumentF1,
+    ArgumentsExactMatch,
+    CallPrecision,
+    CallRecall,
+    ExactMatch,
+    ToolNameMatch,
+    ValidCall,
+    ValidOutput,
+)
 
 __all__ = [
     "ACCURACY_METRICS",
@@ -30,9 +40,21 @@ else exact match."""
 
 
 def default_metrics() -> list[Metric]:
-    """The headline metrics: valid output, exact match, tool-name match, argument exact match, argument F1 and
-    the BFCL AST match (which only applies to BFCL examples)."""
-    return [ValidOutput(), ExactMatch(), ToolNameMatch(), ArgumentsExactMatch(), ArgumentF1(), BfclAstMatch()]
+    """The metrics, headline first: valid call and abstention (calls and no-calls scored apart), exact match,
+    tool-name match, argument exact match, argument F1, the BFCL AST match (only on BFCL examples), call
+    precision and recall, and valid output (the output parses; prose does too)."""
+    return [
+        ValidCall(),
+        Abstention(),
+        ExactMatch(),
+        ToolNameMatch(),
+        ArgumentsExactMatch(),
+        ArgumentF1(),
+        BfclAstMatch(),
+        CallPrecision(),
+        CallRecall(),
+        ValidOutput(),
+    ]
 
 
 def metric_names(metrics: Sequence[Metric] | None = None) -> list[str]:

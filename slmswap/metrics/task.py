@@ -1,6 +1,11 @@
 """Task metrics for tool calls and structured JSON answers.
 
-* ``valid_output`` — the output parses under the format in strict mode;
+* ``valid_call`` — where the reference makes calls: the output is a well-formed call in the format (it parses
+  strictly, with at least one call; prose is no call);
+* ``abstention`` — where the reference makes no call though tools are offered: the output makes none;
+* ``call_precision`` / ``call_recall`` — making a call at all, as a decision: of the outputs that call, how
+  many should (precision); of the references that call, how many outputs do (recall);
+* ``valid_output`` — the output parses under the format in strict mode (prose parses too);
 * ``exact_match`` — the whole turn equals the reference in canonical JSON (calls compared as a multiset);
 * ``tool_name_match`` — the called tools' names equal the reference's (as a multiset; no call for no call);
 * ``arguments_exact_match`` — every reference call is made with deep-equal arguments (after JSON parsing);
@@ -21,14 +26,18 @@ from collections.abc import Sequence
 from itertools import permutations
 from typing import Any
 
-from slmswap.metrics.base import MetricBase, MetricValue, ScoredExample
+from slmswap.metrics.base import PLACEHOLDER_TEXT, MetricBase, MetricValue, ScoredExample
 from slmswap.schema import Message, ToolCall
 
 __all__ = [
+    "Abstention",
     "ArgumentF1",
     "ArgumentsExactMatch",
+    "CallPrecision",
+    "CallRecall",
     "ExactMatch",
     "ToolNameMatch",
+    "ValidCall",
     "ValidOutput",
     "canonical_turn",
     "flatten",
@@ -133,13 +142,73 @@ class ValidOutput(MetricBase):
         return float(example.prediction.ok)
 
 
+def _calls(example: ScoredExample) -> bool:
+    """Whether the prediction makes a call (read from the syntax, even where a later check failed)."""
+    turn = example.prediction.turn
+    return turn is not None and bool(turn.tool_calls)
+
+
+class ValidCall(MetricBase):
+    """1 when the output is a well-formed call in the format (strict parse, at least one call); applies where
+    the reference makes calls."""
+
+    name = "valid_call"
+
+    def score(self, example: ScoredExample) -> float | None:
+        """1.0 or 0.0, or ``None`` when the reference makes no call."""
+        if not example.reference.tool_calls:
+            return None
+        return float(example.prediction.ok and _calls(example))
+
+
+class Abstention(MetricBase):
+    """1 when the output makes no call (and can be read); applies where the reference makes no call while tools
+    are offered."""
+
+    name = "abstention"
+
+    def score(self, example: ScoredExample) -> float | None:
+        """1.0 or 0.0, or ``None`` when the reference calls or no tool is offered."""
+        if example.reference.tool_calls or not example.tools:
+            return None
+        return float(example.prediction.turn is not None and not _calls(example))
+
+
+class CallPrecision(MetricBase):
+    """Of the outputs that make a call, the share whose reference makes one too (mean over the outputs that
+    call)."""
+
+    name = "call_precision"
+
+    def score(self, example: ScoredExample) -> float | None:
+        """1.0 or 0.0, or ``None`` when the output makes no call."""
+        if not _calls(example):
+            return None
+        return float(bool(example.reference.tool_calls))
+
+
+class CallRecall(MetricBase):
+    """Of the references that make a call, the share whose output makes one too, well-formed or not."""
+
+    name = "call_recall"
+
+    def score(self, example: ScoredExample) -> float | None:
+        """1.0 or 0.0, or ``None`` when the reference makes no call."""
+        if not example.reference.tool_calls:
+            return None
+        return float(_calls(example))
+
+
 class ExactMatch(MetricBase):
-    """1 when the predicted turn equals the reference in canonical JSON."""
+    """1 when the predicted turn equals the reference in canonical JSON; does not apply where the reference's
+    text is a placeholder (:data:`~slmswap.metrics.PLACEHOLDER_TEXT`)."""
 
     name = "exact_match"
 
-    def score(self, example: ScoredExample) -> float:
-        """1.0 or 0.0 (an unreadable prediction scores 0)."""
+    def score(self, example: ScoredExample) -> float | None:
+        """1.0 or 0.0 (an unreadable prediction scores 0), or ``None`` for a placeholder reference."""
+        if example.metadata.get(PLACEHOLDER_TEXT) is True and not example.reference.tool_calls:
+            return None
         turn = example.prediction.turn
         return float(turn is not None and canonical_turn(turn) == canonical_turn(example.reference))
 

@@ -127,8 +127,17 @@ def test_bfcl_real_categories_load_cleanly(bfcl_wheel: Path, category: str, coun
     loaded = load_bfcl_wheel(bfcl_wheel, category, on_error="collect")
     assert loaded.errors == ()
     assert len(loaded) == count
-    has_answers = category != "irrelevance"
-    assert all((c.messages[-1].role == "assistant") == has_answers for c in loaded)
+    assert all(c.messages[-1].role == "assistant" for c in loaded)  # irrelevance too: a target with no call
+    assert all(bool(c.messages[-1].tool_calls) == (category != "irrelevance") for c in loaded)
+    assert all(c.metadata["bfcl_functions"] for c in loaded)  # BFCL's own specs, for its checker
+
+
+def test_bfcl_live_irrelevance_and_relevance(bfcl_wheel: Path) -> None:
+    irrelevant = load_bfcl_wheel(bfcl_wheel, "live_irrelevance")
+    assert len(irrelevant) == 884
+    assert all(c.messages[-1].tool_calls == () and c.metadata["placeholder_text"] is True for c in irrelevant)
+    relevant = load_bfcl_wheel(bfcl_wheel, "live_relevance")  # "some call" cannot be a target: prompts only
+    assert all(c.messages[-1].role == "user" for c in relevant)
 
 
 def test_bfcl_parallel_calls_in_order(bfcl_wheel: Path) -> None:
