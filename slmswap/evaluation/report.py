@@ -2,7 +2,10 @@
 
 A report needs only the files a run leaves behind: the records JSONL (and the results JSON, when kept). It shows every
 metric with its 95 % interval per run, the paired comparison of each run against the first (the baseline),
-the breakdown of parse failures, and the worst examples with their raw output for a human to read.
+the breakdown of parse failures, where each run fails (every metric per tool and per BFCL category, and the issue
+kinds with their counts: :attr:`MetricsReport.by_tool <slmswap.metrics.MetricsReport.by_tool>`,
+``by_category`` and ``issue_counts`` of ``run.result.metrics``), and the worst examples with their raw output for
+a human to read.
 """
 
 from __future__ import annotations
@@ -16,7 +19,16 @@ from pathlib import Path
 from slmswap._files import read_json_model, write_atomically
 from slmswap.errors import ConfigError
 from slmswap.evaluation.runner import EvalRecord, EvaluationResult, read_records
-from slmswap.metrics import Comparison, MetricsReport, MetricValue, compare, default_metrics, mean_value
+from slmswap.metrics import (
+    Breakdown,
+    Comparison,
+    MetricsReport,
+    MetricValue,
+    compare,
+    default_metrics,
+    issue_kind,
+    mean_value,
+)
 
 __all__ = [
     "Run",
@@ -29,6 +41,8 @@ __all__ = [
 ]
 
 _WORST = 5
+_GROUPS = 20
+"""Groups shown per breakdown table (the largest first); the results file holds them all."""
 _BINARY = {metric.name: metric.binary for metric in default_metrics()}
 _COLOURS = ["#8c8c8c", "#2b7bba", "#e07b24", "#3a9a3a"]
 
@@ -74,7 +88,13 @@ def load_run(label: str, records: Path, results: Path | None = None) -> Run:
             binary = _BINARY.get(name, all(score in (0.0, 1.0) for score in applicable))
             values[name] = mean_value(name, binary, column)
     scores = {name: [record.scores.get(name) for record in kept] for name in values}
-    report = MetricsReport(values=values, example_ids=[record.id for record in kept], scores=scores)
+    kinds = Counter(kind for record in kept for kind in {issue_kind(line) for line in record.issues})
+    report = MetricsReport(
+        values=values,
+        example_ids=[record.id for record in kept],
+        scores=scores,
+        issue_counts=dict(kinds.most_common()),
+    )
     result = EvaluationResult(
         format="(from records)",
         format_version="?",
@@ -161,6 +181,34 @@ def report_summary(runs: list[Run]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _breakdown_table(title: str, breakdown: Breakdown, names: list[str]) -> list[str]:
+    if not breakdown:
+        return []
+    columns = [name for name in names if any(name in values for values in breakdown.values())]
+    sizes = {group: max(value.n for value in values.values()) for group, values in breakdown.items() if values}
+    shown = sorted(sizes, key=lambda group: (-sizes[group], group))[:_GROUPS]
+    lines = ["", f"### {title}", "", f"| {title.split()[-1]} | examples | " + " | ".join(columns) + " |"]
+    lines.append("|---|---|" + "---|" * len(columns))
+    for group in shown:
+        cells = [f"{breakdown[group][name].value:.2f}" if name in breakdown[group] else "–" for name in columns]
+        lines.append(f"| {group} | {sizes[group]} | " + " | ".join(cells) + " |")
+    if len(sizes) > len(shown):
+        lines.append(f"\n{len(sizes) - len(shown)} smaller group(s) left out here; the results file has them all.")
+    return lines
+
+
+def _where_it_fails(run: Run, names: list[str]) -> list[str]:
+    metrics = run.result.metrics
+    lines = ["", f"## Where it fails: {run.label}"]
+    lines += _breakdown_table("By tool", metrics.by_tool, names)
+    lines += _breakdown_table("By BFCL category", metrics.by_category, names)
+    if not metrics.by_tool:
+        lines += ["", "(no per-tool breakdown: it needs the results file)"]
+    kinds = ", ".join(f"{kind}: {count}" for kind, count in metrics.issue_counts.items()) or "none"
+    lines += ["", f"Issue kinds (examples showing each): {kinds}"]
+    return lines
+
+
 def report_markdown(runs: list[Run], *, title: str = "slmswap evaluation report") -> str:
     """The report as Markdown."""
     lines = [f"# {title}", "", report_summary(runs).rstrip("\n")]
@@ -168,6 +216,9 @@ def report_markdown(runs: list[Run], *, title: str = "slmswap evaluation report"
     for run in runs:
         breakdown = ", ".join(f"{reason}: {count}" for reason, count in sorted(_failures(run).items()))
         lines.append(f"- {run.label}: {breakdown}")
+    names = _metric_names(runs)
+    for run in runs:
+        lines += _where_it_fails(run, names)
     for run in runs:
         lines += ["", f"## Worst examples: {run.label}", ""]
         for record in _worst(run):

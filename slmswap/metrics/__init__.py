@@ -8,6 +8,8 @@ from slmswap.metrics.bfcl import BfclAstMatch, bfcl_verdict
 from slmswap.metrics.bfcl_checker import BfclVerdict, bfcl_check
 from slmswap.metrics.scoring import (
     ACCURACY_METRICS,
+    NO_CALL,
+    Breakdown,
     Comparison,
     MetricsReport,
     Verdict,
@@ -30,17 +32,20 @@ from slmswap.metrics.task import (
     ValidOutput,
     canonical_turn,
     flatten,
+    issue_kind,
     issues,
 )
 
 __all__ = [
     "ACCURACY_METRICS",
+    "NO_CALL",
     "PLACEHOLDER_TEXT",
     "Abstention",
     "ArgumentF1",
     "ArgumentsExactMatch",
     "BfclAstMatch",
     "BfclVerdict",
+    "Breakdown",
     "CallPrecision",
     "CallRecall",
     "Comparison",
@@ -62,6 +67,7 @@ __all__ = [
     "compare",
     "default_metrics",
     "flatten",
+    "issue_kind",
     "issues",
     "mcnemar_exact",
     "mean_value",

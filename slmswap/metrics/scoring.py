@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
@@ -20,10 +21,14 @@ from slmswap.metrics.task import (
     ToolNameMatch,
     ValidCall,
     ValidOutput,
+    issue_kind,
+    issues,
 )
 
 __all__ = [
     "ACCURACY_METRICS",
+    "NO_CALL",
+    "Breakdown",
     "Comparison",
     "MetricsReport",
     "Verdict",
@@ -62,10 +67,18 @@ def metric_names(metrics: Sequence[Metric] | None = None) -> list[str]:
     return [metric.name for metric in (metrics if metrics is not None else default_metrics())]
 
 
-class MetricsReport(BaseModel):
-    """Aggregates per metric, plus every example's scores (so two runs can be compared example by example).
+NO_CALL = "(no call)"
+"""The tool group of the examples whose reference makes no call."""
 
-    A metric that applies to none of the examples is left out."""
+Breakdown = dict[str, dict[str, MetricValue]]
+"""Group name → metric name → the metric's aggregate over the group's examples."""
+
+
+class MetricsReport(BaseModel):
+    """Aggregates per metric, plus every example's scores (so two runs can be compared example by example), and
+    where it fails: every metric per tool and per BFCL category, and the issue kinds with their counts.
+
+    A metric that applies to none of the examples (of a group) is left out."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -73,6 +86,14 @@ class MetricsReport(BaseModel):
     example_ids: list[str]
     scores: dict[str, list[float | None]]
     """Per metric, one score per example in ``example_ids`` order (``None``: not applicable)."""
+    by_tool: Breakdown = {}
+    """Per tool the reference calls (an example calling two tools counts in both; :data:`NO_CALL` for references
+    without calls): every metric over those examples."""
+    by_category: Breakdown = {}
+    """Per BFCL category (``metadata["bfcl_category"]``), when the examples have one."""
+    issue_counts: dict[str, int] = {}
+    """Per issue kind (:func:`~slmswap.metrics.issue_kind`: ``missing_fields``, ``extra_fields``,
+    ``value_mismatch``, ``unknown_tool``, ``no_call``, ...), how many examples show it; most frequent first."""
 
 
 def score_examples(
@@ -89,18 +110,59 @@ def score_examples(
         raise ValueError(f"{len(example_ids)} ids for {len(examples)} examples")
     if len(set(example_ids)) != len(example_ids):
         raise ValueError("example ids must be unique")
+    scores = {metric.name: [metric.score(example) for example in examples] for metric in metrics}
+    tools = [sorted({call.name for call in e.reference.tool_calls}) or [NO_CALL] for e in examples]
+    categories = [[str(e.metadata["bfcl_category"])] if "bfcl_category" in e.metadata else [] for e in examples]
+    kinds = Counter(kind for example in examples for kind in {issue_kind(line) for line in issues(example)})
+    return MetricsReport(
+        values=_aggregates(metrics, examples, scores, seed),
+        example_ids=example_ids,
+        scores={name: column for name, column in scores.items() if any(s is not None for s in column)},
+        by_tool=_break_down(metrics, examples, scores, tools, seed),
+        by_category=_break_down(metrics, examples, scores, categories, seed),
+        issue_counts=dict(kinds.most_common()),
+    )
+
+
+def _aggregates(
+    metrics: Sequence[Metric],
+    examples: Sequence[ScoredExample],
+    scores: dict[str, list[float | None]],
+    seed: int,
+) -> dict[str, MetricValue]:
+    """Each metric's aggregate over ``examples`` (a metric applying to none of them is left out)."""
     values: dict[str, MetricValue] = {}
-    scores: dict[str, list[float | None]] = {}
     for metric in metrics:
-        column = [metric.score(example) for example in examples]
+        column = scores[metric.name]
         if all(score is None for score in column):
             continue  # the metric applies to none of these examples (e.g. BFCL AST on other data)
-        scores[metric.name] = column
         if isinstance(metric, MetricBase):
             values[metric.name] = metric.aggregate(examples, column, seed)
         else:  # a user metric following the protocol only
             values[metric.name] = mean_value(metric.name, metric.binary, column, seed)
-    return MetricsReport(values=values, example_ids=example_ids, scores=scores)
+    return values
+
+
+def _break_down(
+    metrics: Sequence[Metric],
+    examples: Sequence[ScoredExample],
+    scores: dict[str, list[float | None]],
+    groups: Sequence[Sequence[str]],
+    seed: int,
+) -> Breakdown:
+    members: dict[str, list[int]] = {}
+    for index, labels in enumerate(groups):
+        for label in labels:
+            members.setdefault(label, []).append(index)
+    return {
+        label: _aggregates(
+            metrics,
+            [examples[i] for i in indices],
+            {name: [column[i] for i in indices] for name, column in scores.items()},
+            seed,
+        )
+        for label, indices in sorted(members.items())
+    }
 
 
 class Comparison(BaseModel):

@@ -27,6 +27,7 @@ from itertools import permutations
 from typing import Any
 
 from slmswap.metrics.base import PLACEHOLDER_TEXT, MetricBase, MetricValue, ScoredExample
+from slmswap.metrics.bfcl import bfcl_verdict
 from slmswap.schema import Message, ToolCall
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "ValidOutput",
     "canonical_turn",
     "flatten",
+    "issue_kind",
     "issues",
 ]
 
@@ -287,8 +289,19 @@ def _f1(tp: int, fp: int, fn: int) -> float:
     return 2 * tp / (2 * tp + fp + fn)
 
 
+def issue_kind(issue: str) -> str:
+    """The kind of one of :func:`issues`' lines: the text before its first ``:`` (``"missing_fields"``)."""
+    return issue.split(":", 1)[0].strip()
+
+
 def issues(example: ScoredExample, *, limit: int = 3) -> list[str]:
-    """What is wrong with one prediction, e.g. ``["tool_name_mismatch", "missing_fields: get_weather#0.city"]``."""
+    """What is wrong with one prediction, e.g. ``["tool_name_mismatch", "missing_fields: get_weather#0.city"]``.
+
+    Each line starts with its kind (:func:`issue_kind`): the parse failure (``unknown_tool``, ``bad_arguments``,
+    ...) or ``prediction_not_valid_json`` / ``invalid_output`` when nothing could be read; ``no_call`` (prose
+    where a call was due), ``unwanted_call`` (a call where none was), ``tool_name_mismatch``; ``missing_fields``,
+    ``extra_fields``, ``value_mismatch`` with the first offending paths; and on BFCL rows BFCL's own error type
+    (``bfcl.simple_function_checker.missing_required``, ``bfcl.type_error.simple``, ...)."""
     prediction = example.prediction
     found: list[str] = []
     if prediction.turn is None:
@@ -301,8 +314,15 @@ def issues(example: ScoredExample, *, limit: int = 3) -> list[str]:
     if prediction.failure is not None:
         found.append(f"{prediction.failure.value}: {prediction.detail}")
     turn, reference = prediction.turn, example.reference
-    if Counter(c.name for c in turn.tool_calls) != Counter(c.name for c in reference.tool_calls):
+    if reference.tool_calls and not turn.tool_calls:
+        found.append("no_call")
+    elif turn.tool_calls and not reference.tool_calls:
+        found.append(f"unwanted_call: {', '.join(call.name for call in turn.tool_calls[:limit])}")
+    elif Counter(c.name for c in turn.tool_calls) != Counter(c.name for c in reference.tool_calls):
         found.append("tool_name_mismatch")
+    verdict = bfcl_verdict(example)
+    if verdict is not None and not verdict.valid and verdict.error_type:
+        found.append(f"bfcl.{verdict.error_type.replace(':', '.')}: {verdict.error}".rstrip(": "))
     expected, predicted = _fields(reference), _fields(turn, reference)
     if expected is not None:
         predicted = predicted or Counter()

@@ -69,7 +69,12 @@ def test_report_from_saved_files(tmp_path: Path) -> None:
     assert "Hermes' function-calling instructions" in markdown  # prompt parity is stated
     assert "- base: ok: 10" in markdown  # plain text is a valid (if wrong) turn under hermes
     assert "## Worst examples: tuned" in markdown
-    assert "tool_name_mismatch" in markdown
+    assert "no_call" in markdown  # the issue of a prose answer where a call was due
+    assert "## Where it fails: base" in markdown
+    assert "| get_weather | 10 | " in markdown  # every metric per tool
+    assert tuned.result.metrics.by_tool["get_weather"]["valid_call"].value == 0.9
+    assert base.result.metrics.issue_counts["no_call"] == 9
+    assert "Issue kinds (examples showing each): missing_fields: 9, no_call: 9" in markdown
     page = paths["html"].read_text()
     assert page.startswith("<!DOCTYPE html>")
     assert "<svg" in page
