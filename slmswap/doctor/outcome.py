@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from slmswap.doctor.result import CheckResult, Status, worst
 from slmswap.evaluation.report import Run, prompt_mismatches
 from slmswap.formats.base import ChatFormat
-from slmswap.metrics import ACCURACY_METRICS
+from slmswap.metrics import ACCURACY_METRICS, compare
 from slmswap.train.manifest import Manifest
 
 if TYPE_CHECKING:
@@ -145,6 +145,47 @@ def _baseline_parity(runs: Sequence[Run], baseline: Run | None) -> CheckResult:
     )
 
 
+def _abstention(runs: Sequence[Run], baseline: Run | None) -> CheckResult:
+    """The tuned model must not call tools where it should not more often than the baseline (paired)."""
+    check = "abstention"
+    if baseline is None or not runs:
+        return CheckResult(check, Status.SKIP, "needs a baseline run and a run to compare with it")
+    if "abstention" not in baseline.result.metrics.scores:
+        return CheckResult(check, Status.SKIP, "no example where the reference makes no call while tools are offered")
+    problems, lines = [], []
+    for run in runs:
+        row = next(
+            (row for row in compare(baseline.result.metrics, run.result.metrics) if row.metric == "abstention"), None
+        )
+        if row is None:
+            continue
+        lines.append(f"{run.label}: abstention {row.b:.2f} vs {row.a:.2f} for {baseline.label} (n={row.n})")
+        if row.difference < 0 and row.significant:
+            base = dict(
+                zip(baseline.result.metrics.example_ids, baseline.result.metrics.scores["abstention"], strict=True)
+            )
+            tuned = zip(run.result.metrics.example_ids, run.result.metrics.scores["abstention"], strict=True)
+            worse = [example_id for example_id, score in tuned if score == 0.0 and base.get(example_id) == 1.0]
+            problems.append(
+                f"{run.label} abstains less than {baseline.label}: {row.difference:+.2f} "
+                f"[{row.low:+.2f}, {row.high:+.2f}] on {row.n} no-call examples; now calling on "
+                + ", ".join(map(repr, worse[:5]))
+                + (f" and {len(worse) - 5} more" if len(worse) > 5 else "")
+            )
+    if problems:
+        return CheckResult(
+            check,
+            Status.WARN,
+            problems[0],
+            "train on examples that answer without a call where no tool fits (as many as the task will see), and "
+            "read the calls listed here",
+            tuple(problems[1:]),
+        )
+    if not lines:
+        return CheckResult(check, Status.SKIP, "no run shares a no-call example with the baseline")
+    return CheckResult(check, Status.PASS, "no significant drop in abstention: " + "; ".join(lines))
+
+
 def outcome_checks(
     *,
     manifest: Manifest | None,
@@ -154,10 +195,12 @@ def outcome_checks(
     baseline: Run | None,
     samples: int,
 ) -> list[CheckResult]:
-    """The trained format against the evaluation's, accuracy > 0, sample outputs, and prompt parity."""
+    """The trained format against the evaluation's, accuracy > 0, sample outputs, prompt parity, and abstention
+    against the baseline's."""
     return [
         _trained_format(manifest, fmt, tokenizer, runs),
         _task_accuracy(runs),
         _sample_outputs(runs, samples),
         _baseline_parity(runs, baseline),
+        _abstention(runs, baseline),
     ]

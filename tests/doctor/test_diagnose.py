@@ -98,3 +98,23 @@ def test_zero_accuracy_and_prompt_parity(tokenizer: PreTrainedTokenizerBase, tmp
     assert diagnose(runs=[silent])["baseline_parity"].status is Status.WARN
     samples = report["sample_outputs"].details
     assert samples[0] == "silent #demo-test-000 (ok): 'I cannot help with that.'"
+
+
+def test_a_model_that_stops_abstaining_is_named(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
+    """The tuned model calls a tool on every question, also where the reference answers without one: the doctor
+    warns (paired against the baseline) and names the examples; a model that abstains as before passes."""
+    test = [c for c in load_demo_dataset("test") if not c.messages[-1].tool_calls][:4] + load_demo_dataset("test")[:2]
+    call = '<tool_call>\n{"name": "get_news", "arguments": {"topic": "x"}}\n</tool_call>'
+
+    def run(name: str, answer: str) -> Run:
+        return evaluate_into(tmp_path / name, test, _answer(answer), tokenizer, get_format("hermes"))  # type: ignore[arg-type]
+
+    base, eager, calm = run("base", "I can answer that myself."), run("eager", call), run("calm", "Sure.")
+    assert base.result.metrics.values["abstention"].value == 1.0
+    assert eager.result.metrics.values["abstention"].value == 0.0
+    found = diagnose(runs=[eager], baseline=base)["abstention"]
+    assert found.status is Status.WARN
+    assert "eager abstains less than base: -1.00" in found.reason
+    assert repr(test[0].id) in found.reason
+    assert diagnose(runs=[calm], baseline=base)["abstention"].status is Status.PASS
+    assert diagnose(runs=[eager])["abstention"].status is Status.SKIP
