@@ -1,15 +1,16 @@
 """Evaluate the base model, or a fine-tuned output, on a category of the Berkeley Function Calling Leaderboard.
 
 BFCL's questions and answers ship in the ``bfcl-eval`` wheel, which is read as a zip file (never installed).
-Download it once, then evaluate; ``bfcl_ast_match`` is BFCL's own AST check (acceptable values, optional
-parameters, order-free parallel calls)::
+Download it once, then evaluate; ``bfcl_ast_match`` is the leaderboard's own AST verdict (its checker's rules,
+cross-checked against its code), ``abstention`` what the irrelevance categories measure::
 
     pip download --no-deps bfcl-eval==2026.3.23 -d wheels/
     python examples/bfcl_eval.py --wheel wheels/bfcl_eval-2026.3.23-py3-none-any.whl --limit 50
     python examples/bfcl_eval.py --wheel wheels/bfcl_eval-*.whl --category parallel --model quickstart-out/model
 
-Categories with a reference answer can be scored: ``simple_python``, ``multiple``, ``parallel``,
-``parallel_multiple``, ``live_simple``, ... (``irrelevance`` rows have none and are skipped).
+The single-turn categories are scored: ``simple_python``, ``multiple``, ``parallel``, ``parallel_multiple``,
+``live_simple``, ..., and ``irrelevance`` / ``live_irrelevance`` (where no function fits: the right answer makes no
+call).
 """
 
 from __future__ import annotations
