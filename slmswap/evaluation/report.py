@@ -25,8 +25,8 @@ from slmswap.metrics import (
     MetricsReport,
     MetricValue,
     compare,
+    count_issue_kinds,
     default_metrics,
-    issue_kind,
     mean_value,
 )
 
@@ -88,12 +88,11 @@ def load_run(label: str, records: Path, results: Path | None = None) -> Run:
             binary = _BINARY.get(name, all(score in (0.0, 1.0) for score in applicable))
             values[name] = mean_value(name, binary, column)
     scores = {name: [record.scores.get(name) for record in kept] for name in values}
-    kinds = Counter(kind for record in kept for kind in {issue_kind(line) for line in record.issues})
     report = MetricsReport(
         values=values,
         example_ids=[record.id for record in kept],
         scores=scores,
-        issue_counts=dict(kinds.most_common()),
+        issue_counts=count_issue_kinds(record.issues for record in kept),
     )
     result = EvaluationResult(
         format="(from records)",

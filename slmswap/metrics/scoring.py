@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
@@ -21,7 +20,7 @@ from slmswap.metrics.task import (
     ToolNameMatch,
     ValidCall,
     ValidOutput,
-    issue_kind,
+    count_issue_kinds,
     issues,
 )
 
@@ -113,14 +112,13 @@ def score_examples(
     scores = {metric.name: [metric.score(example) for example in examples] for metric in metrics}
     tools = [sorted({call.name for call in e.reference.tool_calls}) or [NO_CALL] for e in examples]
     categories = [[str(e.metadata["bfcl_category"])] if "bfcl_category" in e.metadata else [] for e in examples]
-    kinds = Counter(kind for example in examples for kind in {issue_kind(line) for line in issues(example)})
     return MetricsReport(
         values=_aggregates(metrics, examples, scores, seed),
         example_ids=example_ids,
         scores={name: column for name, column in scores.items() if any(s is not None for s in column)},
         by_tool=_break_down(metrics, examples, scores, tools, seed),
         by_category=_break_down(metrics, examples, scores, categories, seed),
-        issue_counts=dict(kinds.most_common()),
+        issue_counts=count_issue_kinds(issues(example) for example in examples),
     )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import permutations
 from typing import Any
 
@@ -41,6 +41,7 @@ __all__ = [
     "ValidCall",
     "ValidOutput",
     "canonical_turn",
+    "count_issue_kinds",
     "flatten",
     "issue_kind",
     "issues",
@@ -292,6 +293,13 @@ def _f1(tp: int, fp: int, fn: int) -> float:
 def issue_kind(issue: str) -> str:
     """The kind of one of :func:`issues`' lines: the text before its first ``:`` (``"missing_fields"``)."""
     return issue.split(":", 1)[0].strip()
+
+
+def count_issue_kinds(issue_lists: Iterable[Sequence[str]]) -> dict[str, int]:
+    """How many of the examples (one list of :func:`issues` each) show each issue kind; most frequent first, ties
+    by name."""
+    kinds = Counter(kind for lines in issue_lists for kind in {issue_kind(line) for line in lines})
+    return dict(sorted(kinds.items(), key=lambda item: (-item[1], item[0])))
 
 
 def issues(example: ScoredExample, *, limit: int = 3) -> list[str]:
