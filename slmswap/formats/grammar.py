@@ -25,21 +25,49 @@ from slmswap.schema import Tool
 if TYPE_CHECKING:
     from slmswap.formats.base import ChatFormat
 
-__all__ = ["JSON_LAYOUT", "CallTag", "OutputGrammar", "argument_schema", "output_grammar"]
+__all__ = [
+    "JSON_LAYOUT",
+    "SAFE_NUMBER",
+    "CallTag",
+    "OutputGrammar",
+    "argument_schema",
+    "bounded_numbers",
+    "output_grammar",
+]
 
 JSON_LAYOUT: dict[str, Any] = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
 """How the grammar lays JSON out: exactly as the formats write it (``json.dumps``: ``", "`` and ``": "``, no
 other whitespace), so the model is held to the text it was trained on and cannot pad with whitespace forever."""
 
 
+SAFE_NUMBER = 2**53 - 1
+"""The bound the grammar puts on a number the schema leaves unbounded: past it a JSON number is no longer exact
+in a double, and far past it (``1e999``) it is no number at all (infinity), which no format may write."""
+
+
 def argument_schema(tool: Tool) -> dict[str, Any]:
-    """``tool``'s parameter schema as a constraint: an object, and (unless the schema says otherwise) with no
-    properties besides the declared ones."""
-    schema = dict(tool.parameters)
+    """``tool``'s parameter schema as a constraint: an object, (unless the schema says otherwise) with no
+    properties besides the declared ones, and numbers within :data:`SAFE_NUMBER`."""
+    schema = bounded_numbers(dict(tool.parameters))
     schema.setdefault("type", "object")
     schema.setdefault("properties", {})
     schema.setdefault("additionalProperties", False)
     return schema
+
+
+def bounded_numbers(schema: Any) -> Any:
+    """``schema`` with every ``"type": "number"`` that has no bound held within :data:`SAFE_NUMBER`."""
+    if isinstance(schema, list):
+        return [bounded_numbers(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    bounded = {key: bounded_numbers(value) for key, value in schema.items()}
+    if bounded.get("type") == "number":
+        if not {"minimum", "exclusiveMinimum"} & set(bounded):
+            bounded["minimum"] = -SAFE_NUMBER
+        if not {"maximum", "exclusiveMaximum"} & set(bounded):
+            bounded["maximum"] = SAFE_NUMBER
+    return bounded
 
 
 @dataclass(frozen=True)
