@@ -48,7 +48,7 @@ in a double, and far past it (``1e999``) it is no number at all (infinity), whic
 def argument_schema(tool: Tool) -> dict[str, Any]:
     """``tool``'s parameter schema as a constraint: an object, (unless the schema says otherwise) with no
     properties besides the declared ones, and numbers within :data:`SAFE_NUMBER`."""
-    schema = bounded_numbers(dict(tool.parameters))
+    schema: dict[str, Any] = bounded_numbers(dict(tool.parameters))
     schema.setdefault("type", "object")
     schema.setdefault("properties", {})
     schema.setdefault("additionalProperties", False)
