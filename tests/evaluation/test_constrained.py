@@ -59,7 +59,8 @@ def test_constrained_rows_keep_their_own_grammar(model: PreTrainedModel, tokeniz
             completed += 1
             parsed = hermes.parse(generation.text[: end + len("</tool_call>")], tools=item.conversation.tools)
             assert parsed.ok, (generation.text, parsed.detail)
-            assert parsed.turn is not None and parsed.turn.tool_calls
+            assert parsed.turn is not None
+            assert parsed.turn.tool_calls
     assert completed >= 2
     assert not batched[3].text.startswith("<tool_call>")
 
