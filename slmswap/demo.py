@@ -57,6 +57,11 @@ class DemoOptions(BaseModel):
     test_examples: int = Field(default=40, gt=0, description="Held-out examples evaluated before and after.")
     max_new_tokens: int = Field(default=96, gt=0, description="Longest generated answer.")
     seed: int = Field(default=42, description="Training seed.")
+    constrained: bool = Field(
+        default=False,
+        description="Evaluate base and tuned with constrained decoding (the format's grammar for the offered tools; "
+        "needs the 'constrained' extra).",
+    )
 
 
 class DemoOutcome(BaseModel):
@@ -135,7 +140,16 @@ def run_demo(
         directory = out / "runs" / label
         shutil.rmtree(directory, ignore_errors=True)  # answers of an earlier demo's model must not be reused
         with (progress or _no_progress)(f"evaluating {label}") as advance:
-            return evaluate_into(directory, test, generator.generate, tokenizer, fmt, model=label, progress=advance)
+            return evaluate_into(
+                directory,
+                test,
+                generator.generate,
+                tokenizer,
+                fmt,
+                model=label,
+                progress=advance,
+                constrained=options.constrained,
+            )
 
     stage(1, f"loading {DEFAULT_MODEL} and the bundled demo data")
     job_file = write_job(options)
@@ -151,7 +165,8 @@ def run_demo(
     if not preflight.ok:
         raise CheckError("the setup checks failed (see above): nothing was trained")
 
-    stage(3, f"evaluating the base model on {len(test)} held-out examples")
+    decoding = ", decoding constrained to the format's grammar" if options.constrained else ""
+    stage(3, f"evaluating the base model on {len(test)} held-out examples{decoding}")
     base_model: Any = load_model(job.model)
     base = evaluate(base_model.eval(), tokenizer, "base")
     say(_indent(_headline(base)))

@@ -4,7 +4,7 @@
 # documentation build (warnings are errors) with its doctests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash .ci/install dev,docs,serve
+bash .ci/install dev,docs,serve,constrained
 echo "== ruff"
 .venv/bin/ruff check slmswap tests examples benchmarks docs
 .venv/bin/ruff format --check slmswap tests examples benchmarks docs

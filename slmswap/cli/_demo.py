@@ -28,6 +28,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-new-tokens", type=count, default=defaults.max_new_tokens, help="default: %(default)s")
     parser.add_argument(
+        "--constrained",
+        action="store_true",
+        help="evaluate base and tuned with constrained decoding (needs the 'constrained' extra)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help=f"a smoke run: {_QUICK['steps']} steps, {_QUICK['test_examples']} held-out examples (overrides sizes)",
@@ -46,7 +51,12 @@ def _demo(args: argparse.Namespace) -> int:
     if args.quick:
         sizes.update(_QUICK)
     options = DemoOptions(
-        out=args.out, format=args.format, batch_size=args.batch_size, learning_rate=args.learning_rate, **sizes
+        out=args.out,
+        format=args.format,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        constrained=args.constrained,
+        **sizes,
     )
     outcome = run_demo(options, progress=progress_bar)
     return EXIT_OK if outcome.doctor.ok else EXIT_CHECK

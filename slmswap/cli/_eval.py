@@ -37,6 +37,12 @@ def _eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=count, default=None, help="evaluate only the first N examples")
     parser.add_argument("--batch-size", type=count, default=16, help="prompts generated together (default: 16)")
     parser.add_argument("--max-new-tokens", type=count, default=256, help="longest answer (default: 256)")
+    parser.add_argument(
+        "--constrained",
+        action="store_true",
+        help="decode within the format's grammar for the offered tools: well-formed calls of offered tools with "
+        "declared arguments, or plain text (needs the 'constrained' extra; local models only)",
+    )
     api = parser.add_argument_group(
         "LLM baseline", "answer with an OpenAI-compatible API instead, given the very prompt --model's format renders"
     )
@@ -71,8 +77,10 @@ def _eval(args: argparse.Namespace) -> int:
         api_key_env=args.api_key_env,
         api_version=args.api_version,
         concurrency=args.concurrency,
+        constrained=args.constrained,
     )
-    with progress_bar(f"evaluating {choice.name} ({choice.fmt.name})") as advance, _located(args.data):
+    decoding = ", constrained" if args.constrained else ""
+    with progress_bar(f"evaluating {choice.name} ({choice.fmt.name}{decoding})") as advance, _located(args.data):
         run = evaluate_into(
             args.out,
             conversations,
@@ -82,6 +90,7 @@ def _eval(args: argparse.Namespace) -> int:
             model=choice.name,
             batch_size=args.batch_size,
             progress=advance,
+            constrained=args.constrained,
         )
     print(report_summary([run]))
     print(f"records and results in {args.out}")

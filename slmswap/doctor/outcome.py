@@ -104,6 +104,10 @@ def _sample_outputs(runs: Sequence[Run], samples: int) -> CheckResult:
     )
 
 
+def _decoding(run: Run) -> str:
+    return "constrained" if run.result.constrained else "unconstrained"
+
+
 def _baseline_parity(runs: Sequence[Run], baseline: Run | None) -> CheckResult:
     check = "baseline_parity"
     if baseline is None:
@@ -130,6 +134,14 @@ def _baseline_parity(runs: Sequence[Run], baseline: Run | None) -> CheckResult:
                 tuple(f"example {example_id}" for example_id in differing[:5]),
             )
         both = baseline.has_results and run.has_results
+        if both and baseline.result.constrained != run.result.constrained:
+            return CheckResult(
+                check,
+                Status.FAIL,
+                f"decoding differs: {_decoding(baseline)} (baseline) vs {_decoding(run)} ({run.label!r}); the "
+                "comparison mixes what the model knows with what the grammar enforces",
+                "evaluate both with --constrained, or both without",
+            )
         if both and baseline.result.system_prompt_source != run.result.system_prompt_source:
             return CheckResult(
                 check,

@@ -8,10 +8,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from slmswap.errors import ConfigError
 from slmswap.formats.base import ChatInput
+from slmswap.formats.grammar import OutputGrammar
 from slmswap.schema import Conversation, ToolCall
 
-__all__ = ["Backend", "Generate", "Generation", "Prompt"]
+__all__ = ["Backend", "Generate", "Generation", "Prompt", "refuse_grammars"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class Prompt:
     conversation: Conversation | None = None
     """The conversation up to the answer, as an application holds it: what a served swap is sent (its server
     renders the format; see :func:`slmswap.export`)."""
+    grammar: OutputGrammar | None = None
+    """What the answer may be, for constrained decoding (``evaluate(..., constrained=True)`` sets it): a
+    backend given a grammar decodes within it, or refuses the prompt; ``None``: unconstrained."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,16 @@ class Generation:
     error: str | None = None
     """Why the backend gave no usable answer for this prompt (an API error or a malformed answer): the example
     is recorded as failed (``backend_error``) and the evaluation goes on."""
+
+
+def refuse_grammars(prompts: Sequence[Prompt | str], backend: str) -> None:
+    """Raise :class:`~slmswap.errors.ConfigError` when a prompt carries a grammar: ``backend`` cannot hold its
+    decoding to one, and an answer decoded freely must not be recorded as constrained."""
+    if any(isinstance(prompt, Prompt) and prompt.grammar is not None for prompt in prompts):
+        raise ConfigError(
+            f"{backend} cannot constrain decoding to the format's grammar; evaluate constrained with a local "
+            "model (the transformers backend)"
+        )
 
 
 Generate = Callable[[Sequence[Prompt]], list[Generation]]

@@ -47,6 +47,7 @@ def choose_backend(
     api_key_env: str = "OPENAI_API_KEY",
     api_version: str | None = None,
     concurrency: int = 8,
+    constrained: bool = False,
 ) -> BackendChoice:
     """The backend for these settings (``slmswap eval``'s options).
 
@@ -54,8 +55,13 @@ def choose_backend(
     ``model``'s format renders (or, when ``model`` is an exported directory, the conversation itself: the
     served swap's own template renders the format); else a training output answers with the format it was
     trained with (another ``format`` is refused unless ``override``), or a plain model (default: the embedded
-    one) with ``format``.
+    one) with ``format``. ``constrained`` (decoding within the format's grammar) needs a local model.
     """
+    if api_base and constrained:
+        raise ConfigError(
+            "--constrained decodes with a local model; an API decodes as its server does (to serve constrained, "
+            "see the guide 'Deploying the swap')"
+        )
     if api_base:
         from slmswap.evaluation.openai import OpenAIBackend
 

@@ -12,10 +12,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from slmswap.evaluation.backend import Generation, Prompt
+from slmswap.formats.grammar import OutputGrammar
 from slmswap.templates.spans import special_token_pattern, template_layout
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+    from slmswap.evaluation.constrained import GrammarConstraint
 
 __all__ = ["TransformersBackend", "stop_markers"]
 
@@ -60,12 +63,14 @@ class TransformersBackend:
             if specials.fullmatch(marker) and len(ids) == 1:
                 stop_ids.add(ids[0])
         self._stop_ids = sorted(stop_ids)
+        self._constraint: GrammarConstraint | None = None
 
     def generate(self, prompts: Sequence[Prompt | str]) -> list[Generation]:
         """Answers to ``prompts`` (rendered chat prompts, generation prompt included), in the given order."""
         import torch
 
         texts = [p.text if isinstance(p, Prompt) else p for p in prompts]
+        grammars = [p.grammar if isinstance(p, Prompt) else None for p in prompts]
         encoded = [self.tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
         order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
         results: dict[int, Generation] = {}
@@ -84,11 +89,22 @@ class TransformersBackend:
                     do_sample=False,
                     eos_token_id=self._stop_ids or None,
                     pad_token_id=pad,
+                    logits_processor=self._constraints([grammars[i] for i in batch]),
                 )
             seconds = (time.perf_counter() - started) / len(batch)
             for row, index in enumerate(batch):
                 results[index] = self._generation(output[row, width:].tolist(), seconds)
         return [results[i] for i in range(len(prompts))]
+
+    def _constraints(self, grammars: list[OutputGrammar | None]) -> Any:
+        """The ``logits_processor`` that holds each row to its prompt's grammar (``None``: no row has one)."""
+        if all(grammar is None for grammar in grammars):
+            return None
+        if self._constraint is None:
+            from slmswap.evaluation.constrained import GrammarConstraint
+
+            self._constraint = GrammarConstraint(self.tokenizer, self._stop_ids, int(self.model.config.vocab_size))
+        return self._constraint.processors(grammars)
 
     def _generation(self, new_ids: list[int], seconds: float) -> Generation:
         tokens = len(new_ids)

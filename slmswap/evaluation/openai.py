@@ -25,7 +25,7 @@ from typing import Any, Literal
 import httpx
 
 from slmswap.errors import BackendError, ConfigError
-from slmswap.evaluation.backend import Generation, Prompt
+from slmswap.evaluation.backend import Generation, Prompt, refuse_grammars
 from slmswap.schema import ToolCall
 from slmswap.serving.messages import openai_request
 
@@ -111,6 +111,7 @@ class OpenAIBackend:
 
     def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         """Answers to ``prompts``, sent as chat messages, in the given order."""
+        refuse_grammars(prompts, "an OpenAI-compatible API")
         with ThreadPoolExecutor(self.concurrency) as pool:
             return list(pool.map(self._one, prompts))
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from slmswap.evaluation.backend import Prompt
 from slmswap.formats.base import ChatFormat
+from slmswap.formats.grammar import output_grammar
 from slmswap.schema import Conversation, Message
 from slmswap.templates.spans import control_token_text
 
@@ -39,11 +40,19 @@ def prompt_hash(fmt: ChatFormat, text: str) -> str:
 
 
 def eval_items(
-    conversations: Sequence[Conversation], tokenizer: PreTrainedTokenizerBase, fmt: ChatFormat
+    conversations: Sequence[Conversation],
+    tokenizer: PreTrainedTokenizerBase,
+    fmt: ChatFormat,
+    *,
+    constrained: bool = False,
 ) -> tuple[list[EvalItem], dict[str, int]]:
     """The items of ``conversations`` to evaluate, and how many were skipped, by reason: ``no_assistant_turn``,
     and ``control_token_text`` (the conversation's text holds a special token's text, which the prompt would
-    turn into the real control token: see :func:`~slmswap.templates.spans.control_token_text`)."""
+    turn into the real control token: see :func:`~slmswap.templates.spans.control_token_text`).
+
+    With ``constrained``, each prompt carries the format's grammar for the conversation's tools
+    (:meth:`~slmswap.ChatFormat.output_grammar`; :class:`~slmswap.errors.FormatError` for a format without one).
+    """
     items: list[EvalItem] = []
     skipped: dict[str, int] = {}
     for index, conversation in enumerate(conversations):
@@ -60,7 +69,12 @@ def eval_items(
         items.append(
             EvalItem(
                 id=conversation.id or str(index),
-                prompt=Prompt(text=text, chat=fmt.chat_input(before), conversation=before),
+                prompt=Prompt(
+                    text=text,
+                    chat=fmt.chat_input(before),
+                    conversation=before,
+                    grammar=output_grammar(fmt, conversation.tools) if constrained else None,
+                ),
                 conversation=conversation,
                 reference=conversation.messages[last],
                 prompt_hash=prompt_hash(fmt, text),

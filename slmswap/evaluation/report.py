@@ -154,9 +154,17 @@ def _parity(runs: list[Run]) -> str:
     return f"Every run was given the very same prompts (checked prompt by prompt): {where}."
 
 
+def _decoding(runs: list[Run]) -> list[str]:
+    """Which runs were decoded within the format's grammar (nothing when none was)."""
+    if not any(run.result.constrained for run in runs):
+        return []
+    each = ", ".join(f"{run.label} {'constrained' if run.result.constrained else 'unconstrained'}" for run in runs)
+    return ["", f"Decoding: {each} (constrained: within the format's grammar for the offered tools)."]
+
+
 def report_summary(runs: list[Run]) -> str:
     """The metric table (95 % intervals) and each run's paired comparison with the first, as Markdown."""
-    lines = [_parity(runs), "", "## Metrics (95 % bootstrap intervals)", ""]
+    lines = [_parity(runs), *_decoding(runs), "", "## Metrics (95 % bootstrap intervals)", ""]
     names = _metric_names(runs)
     lines.append("| metric | " + " | ".join(run.label for run in runs) + " |")
     lines.append("|---|" + "---|" * len(runs))

@@ -48,9 +48,11 @@ def evaluate_into(
     model: str | None = None,
     batch_size: int = 16,
     progress: Callable[[int, int], None] | None = None,
+    constrained: bool = False,
 ) -> Run:
     """:func:`~slmswap.evaluation.evaluate` with its records and results in ``directory`` (resumed if it holds an
-    interrupted run); returns the run, labelled with the directory's name."""
+    interrupted run); returns the run, labelled with the directory's name. ``constrained``: decode within the
+    format's grammar (see :func:`~slmswap.evaluation.evaluate`)."""
     directory = Path(directory)
     evaluate(
         conversations,
@@ -62,5 +64,6 @@ def evaluate_into(
         model=model,
         batch_size=batch_size,
         progress=progress,
+        constrained=constrained,
     )
     return load_run_dir(directory)

@@ -54,6 +54,8 @@ class EvalRecord(BaseModel):
     tokens: int
     model: str | None = None
     """What answered (as :func:`evaluate` was told), so a records file is never resumed with another model."""
+    constrained: bool = False
+    """Whether decoding was held to the format's grammar (so a records file is never resumed with the other)."""
 
 
 class EvaluationResult(BaseModel):
@@ -73,6 +75,9 @@ class EvaluationResult(BaseModel):
     """Records found from an earlier (interrupted) run and not generated again."""
     skipped: dict[str, int]
     metrics: MetricsReport
+    constrained: bool = False
+    """Whether decoding was constrained to the format's grammar for the offered tools (another setup than free
+    decoding: runs are compared only with runs decoded the same way)."""
 
 
 def read_records(path: Path) -> list[EvalRecord]:
@@ -130,6 +135,7 @@ def evaluate(
     seed: int = 0,
     model: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    constrained: bool = False,
 ) -> EvaluationResult:
     """Evaluate the last assistant turn of each conversation: render the prompt before it exactly as in
     training, generate, parse strictly, score, and append a record; resume from ``records`` if it exists.
@@ -139,10 +145,14 @@ def evaluate(
     what answered, for the results file; ``progress`` is called with (examples done, examples in all) after
     each batch. One writer at a time: a second evaluation into the same records file is refused while the
     first runs.
+
+    With ``constrained``, every prompt carries the format's grammar for its conversation's tools (see
+    :mod:`slmswap.formats.grammar`): the backend decodes within it (the transformers backend, with the
+    ``constrained`` extra) or refuses. The results and records say so.
     """
     records = Path(records)
     results = Path(results) if results is not None else None
-    items, skipped = eval_items(conversations, tokenizer, fmt)
+    items, skipped = eval_items(conversations, tokenizer, fmt, constrained=constrained)
     ids = [item.id for item in items]
     if len(set(ids)) != len(ids):
         repeated = sorted(example_id for example_id, n in Counter(ids).items() if n > 1)[:3]
@@ -161,7 +171,19 @@ def evaluate(
         ) from None
     try:
         return _evaluate_locked(
-            items, skipped, generate, tokenizer, fmt, records, results, metrics, batch_size, seed, model, progress
+            items,
+            skipped,
+            generate,
+            tokenizer,
+            fmt,
+            records,
+            results,
+            metrics,
+            batch_size,
+            seed,
+            model,
+            progress,
+            constrained,
         )
     finally:
         lock.release()
@@ -180,6 +202,7 @@ def _evaluate_locked(
     seed: int,
     model: str | None,
     progress: Callable[[int, int], None] | None,
+    constrained: bool,
 ) -> EvaluationResult:
     ids = [item.id for item in items]
     wanted = {(item.id, item.prompt_hash) for item in items}
@@ -189,6 +212,12 @@ def _evaluate_locked(
         raise ConfigError(
             f"{records} holds answers of {others[0]!r}, not {model!r}: resuming would mix two models' answers; "
             "evaluate into another records file (or run directory), or delete this one"
+        )
+    if any(r.constrained != constrained for r in existing):
+        held, asked = ("unconstrained", "constrained") if constrained else ("constrained", "unconstrained")
+        raise ConfigError(
+            f"{records} holds {held} answers and this evaluation is {asked}: resuming would mix two decoding "
+            "setups; evaluate into another records file (or run directory), or delete this one"
         )
     done = {(r.id, r.prompt_hash): r for r in existing if (r.id, r.prompt_hash) in wanted}
     reused = len(done)
@@ -201,7 +230,7 @@ def _evaluate_locked(
             batch = todo[start : start + batch_size]
             generations = generate([item.prompt for item in batch])
             for item, generation in zip(batch, generations, strict=True):
-                record = _record(item, generation, fmt, metrics, model)
+                record = _record(item, generation, fmt, metrics, model, constrained)
                 done[(item.id, item.prompt_hash)] = record
                 stream.write(record.model_dump_json() + "\n")
             stream.flush()
@@ -221,6 +250,7 @@ def _evaluate_locked(
         reused=reused,
         skipped=skipped,
         metrics=report,
+        constrained=constrained,
     )
     if results is not None:
         write_atomically(results, outcome.model_dump_json(indent=2))
@@ -255,7 +285,12 @@ def parse_generation(generation: Generation, fmt: ChatFormat, item: EvalItem) ->
 
 
 def _record(
-    item: EvalItem, generation: Generation, fmt: ChatFormat, metrics: Sequence[Metric] | None, model: str | None
+    item: EvalItem,
+    generation: Generation,
+    fmt: ChatFormat,
+    metrics: Sequence[Metric] | None,
+    model: str | None,
+    constrained: bool,
 ) -> EvalRecord:
     text, parsed = parse_generation(generation, fmt, item)
     example = scored_example(item, parsed)
@@ -273,4 +308,5 @@ def _record(
         seconds=generation.seconds,
         tokens=generation.tokens,
         model=model,
+        constrained=constrained,
     )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from slmswap.errors import ConfigError
-from slmswap.evaluation.backend import Generation, Prompt
+from slmswap.evaluation.backend import Generation, Prompt, refuse_grammars
 from slmswap.evaluation.generation import stop_markers
 
 __all__ = ["VLLMBackend"]
@@ -38,6 +38,7 @@ class VLLMBackend:
 
     def generate(self, prompts: Sequence[Prompt | str]) -> list[Generation]:
         """Answers to ``prompts``, generated in one batch."""
+        refuse_grammars(prompts, "the vLLM backend")
         texts = [p.text if isinstance(p, Prompt) else p for p in prompts]
         started = time.perf_counter()
         outputs = self._llm.generate(texts, self._params, use_tqdm=False)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import JsonValue
 
 from slmswap.errors import FormatError, TemplateError
+from slmswap.formats.grammar import OutputGrammar
 from slmswap.formats.serving import ServingHooks, text_format_preamble
 from slmswap.rendering import apply_template, shape_messages, template_shape
 from slmswap.schema import Conversation, Message, Tool
@@ -145,6 +146,13 @@ class ChatFormat(ABC):
     def render_tool_result(self, message: Message) -> str:
         """The text of a tool result turn."""
         return message.content or ""
+
+    def output_grammar(self, tools: Sequence[Tool]) -> OutputGrammar | None:
+        """The outputs this format accepts when ``tools`` are offered, as a grammar for constrained decoding
+        (see :mod:`slmswap.formats.grammar`): every output it allows must parse strictly under :meth:`parse`,
+        with only offered tools and declared arguments. ``None`` (the default): the format does not say, and
+        its decoding cannot be constrained."""
+        return None
 
     def serving_hooks(self) -> ServingHooks | None:
         """The Jinja this format contributes to an exported chat template (see :mod:`slmswap.formats.serving`);

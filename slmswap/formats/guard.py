@@ -13,6 +13,7 @@ from pydantic import JsonValue
 
 from slmswap.errors import FormatError, SlmswapError
 from slmswap.formats.base import ChatFormat, ChatInput, ParseFailure, ParseResult
+from slmswap.formats.grammar import OutputGrammar
 from slmswap.formats.serving import ServingHooks
 from slmswap.schema import Conversation, Message, Tool
 
@@ -57,6 +58,11 @@ class GuardedFormat(ChatFormat):
     def call_syntax(self) -> str | None:
         """The plugin's call syntax."""
         result: str | None = self._call("__getattribute__", "call_syntax")
+        return result
+
+    def output_grammar(self, tools: Sequence[Tool]) -> OutputGrammar | None:
+        """The plugin's output grammar."""
+        result: OutputGrammar | None = self._call("output_grammar", tools)
         return result
 
     def serving_hooks(self) -> ServingHooks | None:

@@ -14,10 +14,11 @@ from typing import Any, ClassVar
 from slmswap.errors import FormatError
 from slmswap.formats._scan import ParseStopError, TagBlock, as_arguments, dumps, make_call, parse_tagged
 from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
+from slmswap.formats.grammar import CallTag, OutputGrammar, argument_schema
 from slmswap.formats.serving import ServingHooks, calls_after_content, hermes_call_fields, listing_system_prompt
 from slmswap.schema import Conversation, Message, Tool, ToolCall
 
-__all__ = ["HERMES_INSTRUCTIONS", "HermesFormat"]
+__all__ = ["HERMES_INSTRUCTIONS", "HermesFormat", "hermes_grammar"]
 
 HERMES_INSTRUCTIONS = (
     "You are a function calling AI model. You are provided with function signatures within <tools></tools> XML "
@@ -69,6 +70,10 @@ class HermesFormat(ChatFormat):
         body = dumps({"name": message.name, "content": message.content}) if message.name else message.content
         return f"<tool_response>\n{body}\n</tool_response>"
 
+    def output_grammar(self, tools: Sequence[Tool]) -> OutputGrammar:
+        """Text, or optional text then ``<tool_call>`` blocks of the offered tools, one per line."""
+        return hermes_grammar(tools)
+
     def serving_hooks(self) -> ServingHooks:
         """:meth:`system_prompt`, :meth:`render_assistant` and :meth:`render_tool_result` in Jinja."""
         system = listing_system_prompt(HERMES_INSTRUCTIONS, '(tools|map("tojson")|join("\\n"))')
@@ -90,6 +95,20 @@ class HermesFormat(ChatFormat):
     def parse(self, text: str, *, tools: Sequence[Tool] = (), strict: bool = True) -> ParseResult:
         """Leading content, then ``<tool_call>`` blocks holding ``{"name", "arguments"}`` JSON."""
         return parse_tagged(text, _read_call, strict=strict, tools=tools, bare_call=_looks_like_call)
+
+
+def hermes_grammar(tools: Sequence[Tool]) -> OutputGrammar:
+    """The grammar of Hermes ``<tool_call>`` output (also that of the native format's Hermes family)."""
+    calls = tuple(
+        CallTag(
+            tool.name,
+            f'<tool_call>\n{{"name": {dumps(tool.name)}, "arguments": ',
+            argument_schema(tool),
+            "}\n</tool_call>",
+        )
+        for tool in tools
+    )
+    return OutputGrammar(calls=calls, trigger="<tool_call", separator="\n")
 
 
 def _looks_like_call(value: Any) -> bool:

@@ -28,7 +28,8 @@ from pydantic import JsonValue
 from slmswap.errors import FormatError, TemplateError
 from slmswap.formats._scan import ParseStopError, as_arguments, check_calls, make_call, without_reasoning
 from slmswap.formats.base import ChatFormat, ChatInput, ParseFailure, ParseResult
-from slmswap.formats.hermes import HermesFormat
+from slmswap.formats.grammar import OutputGrammar
+from slmswap.formats.hermes import HermesFormat, hermes_grammar
 from slmswap.formats.serving import hermes_call_fields
 from slmswap.rendering import apply_template, render_batch
 from slmswap.schema import Conversation, Message, Tool, ToolCall
@@ -184,6 +185,13 @@ class NativeFormat(ChatFormat):
     def call_syntax(self) -> str | None:
         """The template's family (``family``: read off the template, or the parser given)."""
         return self.family
+
+    def output_grammar(self, tools: Sequence[Tool]) -> OutputGrammar | None:
+        """The Hermes grammar for a template of the Hermes family read with slmswap's parser; ``None`` (not
+        constrained) for the other families and for templates read with a response template."""
+        if self.family == "hermes" and self._response_template is None:
+            return hermes_grammar(tools)
+        return None
 
     def serving_preamble(self) -> str:
         """Nothing: the chat template receives the OpenAI messages and tools as they are."""

@@ -19,6 +19,7 @@ from pydantic import JsonValue
 from slmswap.errors import FormatError
 from slmswap.formats._scan import ParseStopError, decode_json_value, dumps, strip_fences, without_reasoning
 from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
+from slmswap.formats.grammar import OutputGrammar, bounded_numbers
 from slmswap.formats.registry import tool_call_hint
 from slmswap.formats.serving import ServingHooks, jinja_literal
 from slmswap.schema import Conversation, JsonObject, Message, Tool
@@ -63,6 +64,11 @@ class StructuredFormat(ChatFormat):
         if self.schema is not None:
             block += f"\nThe object must satisfy this JSON Schema:\n{dumps(self.schema)}"
         return f"{block}\n\n{conversation.system}" if conversation.system else block
+
+    def output_grammar(self, tools: Sequence[Tool]) -> OutputGrammar:
+        """One JSON object, satisfying the schema when one is set (tools play no part)."""
+        schema = bounded_numbers(self.schema) if self.schema is not None else {}
+        return OutputGrammar(text=False, answer={**schema, "type": "object"})
 
     def serving_hooks(self) -> ServingHooks:
         """The instruction block ahead of the system prompt; answers and tool results pass as they are (an

@@ -21,6 +21,7 @@ from slmswap.formats._scan import (
     parse_tagged,
 )
 from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
+from slmswap.formats.grammar import CallTag, OutputGrammar, argument_schema
 from slmswap.formats.serving import ServingHooks, calls_after_content, listing_system_prompt
 from slmswap.schema import Conversation, Message, Tool, ToolCall
 
@@ -63,6 +64,16 @@ class XmlFormat(ChatFormat):
                 raise FormatError(f"{self.name} cannot put the tool name {call.name!r} in an XML attribute")
             parts.append(f'<tool_call name="{call.name}">{dumps(call.arguments)}</tool_call>')
         return "\n".join(parts)
+
+    def output_grammar(self, tools: Sequence[Tool]) -> OutputGrammar:
+        """Text, or optional text then ``<tool_call name="...">`` tags of the offered tools, one per line (a
+        tool whose name cannot stand in the attribute is left out: the format cannot write its calls)."""
+        calls = tuple(
+            CallTag(tool.name, f'<tool_call name="{tool.name}">', argument_schema(tool), "</tool_call>")
+            for tool in tools
+            if _SAFE_NAME.fullmatch(tool.name)
+        )
+        return OutputGrammar(calls=calls, trigger="<tool_call", separator="\n")
 
     def serving_hooks(self) -> ServingHooks:
         """:meth:`system_prompt`, :meth:`render_assistant` and the plain tool results in Jinja."""
