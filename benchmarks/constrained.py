@@ -18,22 +18,11 @@ from pathlib import Path
 from typing import Any
 
 
-def _valid_call(run: Any, references: dict[str, Any]) -> tuple[float, list[float]]:
-    """Share of the examples whose reference calls where the output parsed strictly as a call, and per example."""
-    column = [
-        float(record.ok and record.prediction is not None and bool(record.prediction.tool_calls))
-        for record in run.records
-        if references[record.id].tool_calls
-    ]
-    return (sum(column) / len(column) if column else 0.0), column
-
-
 def main() -> None:
     import slmswap
     from slmswap.data.demo import load_demo_dataset
-    from slmswap.evaluation import TransformersBackend, eval_items, evaluate_into
+    from slmswap.evaluation import TransformersBackend, evaluate_into
     from slmswap.metrics import compare
-    from slmswap.metrics.stats import paired_bootstrap_difference
     from slmswap.train.trainer import load_trained
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -59,8 +48,6 @@ def main() -> None:
     result: dict[str, Any] = {"examples": len(test), "max_new_tokens": args.max_new_tokens, "models": {}}
     for label, model, tokenizer, fmt in models:
         backend = TransformersBackend(model, tokenizer, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens)
-        items, _ = eval_items(test, tokenizer, fmt)
-        references = {item.id: item.reference for item in items}
         runs, entry = {}, {}
         for constrained in (False, True):
             name = f"{label}-{'constrained' if constrained else 'free'}"
@@ -69,8 +56,8 @@ def main() -> None:
             run = evaluate_into(directory, test, backend.generate, tokenizer, fmt, model=label, constrained=constrained)
             tokens = sum(record.tokens for record in run.records)
             seconds = sum(record.seconds for record in run.records)
-            valid, column = _valid_call(run, references)
-            runs[constrained] = (run, column)
+            valid = run.result.metrics.values["valid_call"].value
+            runs[constrained] = run
             entry[name] = {
                 "tokens": tokens,
                 "seconds": seconds,
@@ -81,12 +68,8 @@ def main() -> None:
             print(f"{name}: {tokens} tokens in {seconds:.1f} s, valid_call {valid:.2f}", flush=True)
         free, bound = entry[f"{label}-free"], entry[f"{label}-constrained"]
         overhead = bound["ms_per_token"] / free["ms_per_token"] - 1
-        difference = paired_bootstrap_difference(runs[False][1], runs[True][1])
         entry["per_token_overhead"] = overhead
-        entry["valid_call_difference"] = {"value": difference.value, "low": difference.low, "high": difference.high}
-        entry["paired"] = [
-            row.model_dump() for row in compare(runs[False][0].result.metrics, runs[True][0].result.metrics)
-        ]
+        entry["paired"] = [row.model_dump() for row in compare(runs[False].result.metrics, runs[True].result.metrics)]
         result["models"][label] = entry
         print(f"{label}: per-token overhead of constrained decoding {overhead:+.1%} (target: at most +10 %)")
         for row in entry["paired"]:
@@ -95,10 +78,6 @@ def main() -> None:
                 f"{bound['metrics'].get(row['metric'], float('nan')):.3f}, difference {row['difference']:+.3f} "
                 f"[{row['low']:+.3f}, {row['high']:+.3f}]"
             )
-        print(
-            f"  valid_call: free {free['valid_call']:.2f} -> constrained {bound['valid_call']:.2f}, difference "
-            f"{difference.value:+.3f} [{difference.low:+.3f}, {difference.high:+.3f}]"
-        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out}")
