@@ -26,7 +26,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--test-examples", type=count, default=defaults.test_examples, help="held-out examples (default: %(default)s)"
     )
-    parser.add_argument("--max-new-tokens", type=count, default=defaults.max_new_tokens, help="default: %(default)s")
+    parser.add_argument(
+        "--max-new-tokens", type=count, default=None, help="longest answer (default: longest reference + a margin)"
+    )
+    parser.add_argument("--threads", type=count, default=None, help="torch CPU threads (default: the free cores)")
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -46,7 +49,12 @@ def _demo(args: argparse.Namespace) -> int:
     if args.quick:
         sizes.update(_QUICK)
     options = DemoOptions(
-        out=args.out, format=args.format, batch_size=args.batch_size, learning_rate=args.learning_rate, **sizes
+        out=args.out,
+        format=args.format,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        threads=args.threads,
+        **sizes,
     )
     outcome = run_demo(options, progress=progress_bar)
     return EXIT_OK if outcome.doctor.ok else EXIT_CHECK
