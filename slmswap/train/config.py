@@ -32,7 +32,14 @@ class TrainConfig(BaseModel):
     gradient_accumulation_steps: int = Field(default=1, gt=0, description="Steps accumulated per update.")
     lora_r: int = Field(default=16, gt=0, description="LoRA rank.")
     lora_alpha: int = Field(default=32, gt=0, description="LoRA scaling numerator (alpha / r scales the update).")
-    lora_dropout: float = Field(default=0.05, ge=0, lt=1, description="Dropout on the LoRA path.")
+    lora_dropout: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="Dropout on the LoRA path. Off by default: on a few hundred examples trained for a few dozen "
+        "steps it regularises nothing measurable, and it costs about 10 % of each adapted layer's time and a third "
+        "of the activations kept for the backward pass (and makes a padded and a padding-free step differ).",
+    )
     target_modules: str | list[str] = Field(
         default="all-linear", description="Modules that get adapters: 'all-linear' or explicit names."
     )

@@ -21,7 +21,7 @@ _SHOWN = ("valid_output", "tool_name_match", "arguments_exact_match", "exact_mat
 
 
 class TrainingProgress(TrainerCallback):
-    """A :class:`~slmswap._display.StepProgress` driven by the trainer's steps and logs.
+    """A progress display (live on a terminal, plain lines otherwise) driven by the trainer's steps and logs.
 
     Args:
         live: Redraw in place; default: whether stderr is a terminal.

@@ -24,7 +24,7 @@ from slmswap.train.progress import TrainingProgress
 from slmswap.train.threads import torch_threads
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
 
 __all__ = ["Trainer", "TrainingOutcome", "load_trained"]
 
@@ -159,8 +159,13 @@ class Trainer:
         settings.update(self.config.sft)
         return SFTConfig(**settings)
 
-    def train(self, *, resume_from_checkpoint: str | bool | None = None) -> TrainingOutcome:
-        """Train, score the held-out slice, and save the adapter (or model), tokenizer and manifest."""
+    def train(
+        self, *, resume_from_checkpoint: str | bool | None = None, callbacks: Sequence[TrainerCallback] = ()
+    ) -> TrainingOutcome:
+        """Train, score the held-out slice, and save the adapter (or model), tokenizer and manifest.
+
+        ``callbacks`` are further transformers ``TrainerCallback`` objects, called after slmswap's own.
+        """
         from accelerate.utils import is_peft_model
         from transformers.trainer_callback import PrinterCallback, ProgressCallback
         from trl.trainer.sft_trainer import SFTTrainer
@@ -196,7 +201,9 @@ class Trainer:
         display = TrainingProgress()
         display.trainer = trainer
         callback.announce = display.announce
-        trainer.add_callback(display)  # last: it closes after the final scoring
+        trainer.add_callback(display)  # after the scoring: it closes once the final scoring is shown
+        for extra in callbacks:
+            trainer.add_callback(extra)
         try:
             with torch_threads(self.config.threads):
                 trainer.train(resume_from_checkpoint=resume_from_checkpoint)
