@@ -41,7 +41,9 @@ class TrainingProgress(TrainerCallback):
     def on_train_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> TrainerControl:
-        """Open the display."""
+        """Open the display (on the main process only, under torchrun / accelerate launch)."""
+        if not state.is_world_process_zero:
+            return control
         self.display = StepProgress(
             "training", state.max_steps, fields=("loss", "lr", "tokens/s"), live=self.live
         ).__enter__()
