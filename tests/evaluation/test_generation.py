@@ -37,5 +37,4 @@ def test_answer_budget_covers_the_longest_reference(tokenizer: PreTrainedTokeniz
     lengths = [len(tokenizer(fmt.render_assistant(i.reference), add_special_tokens=False)["input_ids"]) for i in items]
     budget = answer_budget(items, tokenizer, fmt)
     assert budget == max(lengths) + 1 + ANSWER_MARGIN
-    assert budget < 96  # shorter than the fixed cap the demo used
     assert answer_budget(items[:1], tokenizer, fmt, margin=0) == lengths[0] + 1
