@@ -1,9 +1,15 @@
-"""Benchmark: batched vs one-at-a-time greedy generation on the default model, in one run.
+"""Benchmark: the evaluator's generation on the demo's 40 held-out prompts, new path vs the previous one, interleaved.
 
-Renders N tool-calling prompts with the Hermes format through SmolLM2's own template, generates with batch size
-1 and with batch size B, checks the outputs are identical, and prints examples/s and the ratio.
+  (a) previous: batches of 16, answers up to the demo's former fixed cap of 96 tokens;
+  (b) previous batching with the new answer budget (the longest reference answer + a margin);
+  (c) new: as many prompts per batch as fit the cache budget (all 40 here), the new answer budget;
 
-    python benchmarks/generate.py --prompts 32 --batch-size 32 --out benchmarks/results/generate.json
+run alternately (a, b, c, a, b, c, ...) on one loaded model, so machine load falls on all alike. It checks that
+(b) and (c) give identical answers, that every answer of (c) is (a)'s answer or its beginning (it stopped at the
+budget), that the strict parse of each (c) answer scores like (a)'s, and prints examples/s and the ratios.
+
+    python benchmarks/generate.py --out benchmarks/results/generate.json
+    python benchmarks/generate.py --model slmswap-demo/adapter    # a trained model (its format from the manifest)
 """
 
 from __future__ import annotations
@@ -13,56 +19,89 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 
 def main() -> None:
-    from _data import tool_conversations
-
     import slmswap
+    from slmswap.data.demo import load_demo_dataset
     from slmswap.evaluation import TransformersBackend
+    from slmswap.evaluation.prompts import answer_budget, eval_items
+    from slmswap.evaluation.runner import parse_generation, scored_example
     from slmswap.formats import get_format
-    from slmswap.schema import Conversation
+    from slmswap.metrics import default_metrics
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--prompts", type=int, default=32)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--prompts", type=int, default=40, help="held-out demo prompts (default 40, as the demo)")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--model", default=None, help="a training output directory (default: the base model)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/generate.json"))
     args = parser.parse_args()
 
-    tokenizer = slmswap.load_tokenizer()
-    model = slmswap.load_model().eval()
-    fmt = get_format("hermes")
-    prompts = [
-        fmt.render(tokenizer, Conversation(messages=c.messages[:2], tools=c.tools), add_generation_prompt=True)
-        for c in tool_conversations(args.prompts, seed=1)
-    ]
-    timings = {}
-    outputs = {}
-    for batch_size in (1, args.batch_size):
-        generator = TransformersBackend(model, tokenizer, batch_size=batch_size, max_new_tokens=args.max_new_tokens)
-        started = time.perf_counter()
-        outputs[batch_size] = [g.text for g in generator.generate(prompts)]
-        timings[batch_size] = time.perf_counter() - started
-    identical = outputs[1] == outputs[args.batch_size]
+    model: Any
+    if args.model:
+        from slmswap.train import load_trained
+
+        model, tokenizer, fmt, _ = load_trained(args.model)
+    else:
+        tokenizer, fmt = slmswap.load_tokenizer(), get_format("hermes")
+        model = slmswap.load_model().eval()
+    items, _ = eval_items(load_demo_dataset("test")[: args.prompts], tokenizer, fmt)
+    prompts = [item.prompt for item in items]
+    budget = answer_budget(items, tokenizer, fmt)
+    lengths = [len(tokenizer(p.text, add_special_tokens=False)["input_ids"]) for p in prompts]
+    paths = {
+        "previous": TransformersBackend(model, tokenizer, batch_size=16, max_new_tokens=96),
+        "previous_budget": TransformersBackend(model, tokenizer, batch_size=16, max_new_tokens=budget),
+        "new": TransformersBackend(model, tokenizer, max_new_tokens=budget),
+    }
+    seconds = dict.fromkeys(paths, 0.0)
+    answers: dict[str, list[Any]] = {}
+    for round_ in range(args.rounds):
+        for name, backend in paths.items():
+            started = time.perf_counter()
+            answers[name] = backend.generate(prompts)
+            took = time.perf_counter() - started
+            seconds[name] += took
+            print(f"round {round_ + 1} {name:<16} {took:6.1f} s", flush=True)
+
+    texts = {name: [g.text for g in generations] for name, generations in answers.items()}
+    metrics = default_metrics()
+
+    def scores(name: str) -> list[dict[str, float | None]]:
+        rows = []
+        for item, generation in zip(items, answers[name], strict=True):
+            example = scored_example(item, parse_generation(generation, fmt, item)[1])
+            rows.append({m.name: m.score(example) for m in metrics})
+        return rows
+
     result = {
-        "prompts": args.prompts,
-        "max_new_tokens": args.max_new_tokens,
-        "one_at_a_time_examples_per_s": args.prompts / timings[1],
-        "batched_examples_per_s": args.prompts / timings[args.batch_size],
-        "batch_size": args.batch_size,
-        "speedup": timings[1] / timings[args.batch_size],
-        "outputs_identical": identical,
+        "prompts": len(prompts),
+        "answer_budget": budget,
+        "batches_new": len(paths["new"]._batches(sorted(range(len(prompts)), key=lengths.__getitem__), lengths)),
+        "examples_per_s": {name: args.rounds * len(prompts) / s for name, s in seconds.items()},
+        "new_vs_previous": seconds["previous"] / seconds["new"],
+        "new_vs_previous_same_budget": seconds["previous_budget"] / seconds["new"],
+        "identical_to_previous_same_budget": texts["new"] == texts["previous_budget"],
+        "prefix_of_previous": all(b.startswith(n) for n, b in zip(texts["new"], texts["previous"], strict=True)),
+        "scores_equal_previous": scores("new") == scores("previous"),
+        "capped_previous": sum(g.tokens >= 96 for g in answers["previous"]),
     }
     print(
-        f"one at a time: {result['one_at_a_time_examples_per_s']:.2f} examples/s; batch {args.batch_size}: "
-        f"{result['batched_examples_per_s']:.2f} examples/s; speedup {result['speedup']:.1f}x; "
-        f"outputs identical: {identical}"
+        f"{len(prompts)} prompts, answers up to {budget} tokens: new {result['examples_per_s']['new']:.2f} examples/s, "
+        f"previous {result['examples_per_s']['previous']:.2f} ({result['capped_previous']} answers ran to 96 tokens)"
+    )
+    print(f"new vs previous: {result['new_vs_previous']:.2f}x; vs previous batching, same budget: "
+          f"{result['new_vs_previous_same_budget']:.2f}x")  # fmt: skip
+    print(
+        f"identical to the previous batching at the same budget: {result['identical_to_previous_same_budget']}; "
+        f"each a beginning of the previous answer: {result['prefix_of_previous']}; "
+        f"same scores: {result['scores_equal_previous']}"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    args.out.write_text(json.dumps({**result, "seconds": seconds}, indent=2))
     print(f"wrote {args.out}")
 
 

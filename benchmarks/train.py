@@ -1,19 +1,29 @@
-"""Benchmark: the Trainer facade vs plain TRL SFTTrainer on the same prepared data, and padding-free packing.
+"""Benchmark: the Trainer facade vs plain TRL SFTTrainer on the same prepared data and LoRA config, interleaved.
 
-All three runs train the default SmolLM2 with LoRA for the same steps on the same slmswap-prepared examples:
+Both train the default SmolLM2 with LoRA (r16, all linear layers, batch 4, hermes) on the same slmswap-prepared
+demo examples in the same order:
 
-  (a) the slmswap ``Trainer`` facade;
-  (b) TRL's ``SFTTrainer`` given the same dataset, LoRA config and training arguments;
-  (c) the facade with ``padding_free=True``;
+  (a) TRL's ``SFTTrainer`` as it comes: padded batches, its chunked log-prob head over every position;
+  (b) the slmswap ``Trainer`` facade: padding-free batches, the head only at labelled positions;
 
-and report seconds per step (a vs b: the facade's overhead) and trained tokens per second (a vs c).
+alternately (a, b, a, b, ... ``--rounds`` times, ``--steps`` steps each, fresh LoRA weights each run), so load on
+the machine falls on both alike. Per variant it reports trained tokens per second (tokens of the batches, padding
+excluded, over the summed optimizer-step times), the loss of every step (the two must agree within float
+tolerance: the levers are exact), achieved GFLOPS against an fp32 GEMM rate measured in the same run with the same
+thread count, and peak resident memory. ``--facade-threads`` adds facade runs at other torch thread counts (the
+1-vs-2-thread comparison behind the default).
 
-    python benchmarks/train.py --steps 6 --out benchmarks/results/train.json
+Useful FLOPs per step: forward plus input-gradient backward of the transformer body for every trained token
+(2 x 2 x non-embedding parameters; frozen weights get no weight gradient under LoRA), plus the same for the LM
+head at labelled positions only (the others need no logits).
+
+    python benchmarks/train.py --steps 4 --rounds 2 --out benchmarks/results/train.json
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -24,65 +34,153 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 
-def _facade(steps: int, out: Path, padding_free: bool) -> dict[str, Any]:
-    from _data import tool_conversations
+def _gemm_gflops(threads: int, size: int = 1024, seconds: float = 3.0) -> float:
+    """fp32 matrix-product rate with ``threads`` torch threads (the best of repeated 1024x1024 products)."""
+    import torch
 
-    from slmswap.train import TrainConfig, Trainer
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    best = 0.0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        for _ in range(4):
+            torch.mm(a, b)
+        best = max(best, 4 * 2 * size**3 / (time.perf_counter() - started) / 1e9)
+    torch.set_num_threads(previous)
+    return best
 
-    config = TrainConfig(output_dir=out, max_steps=steps, batch_size=4, logging_steps=1, padding_free=padding_free)
-    trainer = Trainer(tool_conversations(64, seed=3), format="hermes", config=config)
-    started = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - started
-    tokens = max(e.get("num_tokens", 0) for e in trainer.trainer.state.log_history)
-    return {"seconds": seconds, "seconds_per_step": seconds / steps, "tokens": tokens, "tokens_per_s": tokens / seconds}
+
+def _callbacks(record: dict[str, Any]) -> list[Any]:
+    from transformers import TrainerCallback
+
+    class Clock(TrainerCallback):  # type: ignore[misc]
+        def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.started = time.perf_counter()
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            record["step_seconds"].append(time.perf_counter() - self.started)
+
+    return [Clock()]
 
 
-def _plain_trl(steps: int, out: Path) -> dict[str, Any]:
-    from _data import tool_conversations
+def _labelled_share(dataset: Any) -> float:
+    """Labelled tokens (next-token targets) over all tokens of the prepared data."""
+    labels = dataset["labels"]
+    return sum(sum(1 for x in row if x != -100) for row in labels) / sum(len(row) for row in labels)
+
+
+def _run(variant: str, steps: int, threads: int, out: Path) -> dict[str, Any]:
+    import torch
     from trl.trainer.sft_trainer import SFTTrainer
 
+    from slmswap._memory import peak_rss, release, reset_peak
+    from slmswap.data.demo import load_demo_dataset
     from slmswap.train import TrainConfig, Trainer
 
-    config = TrainConfig(output_dir=out, max_steps=steps, batch_size=4, logging_steps=1)
-    facade = Trainer(tool_conversations(64, seed=3), format="hermes", config=config)  # same data, model, arguments
-    trainer = SFTTrainer(
-        model=facade.model,
-        args=facade._sft_config(),
-        train_dataset=facade.prepared.dataset,
-        processing_class=facade.tokenizer,
-        peft_config=facade._peft_config(),
+    release()
+    reset_peak()
+    torch.set_num_threads(threads)
+    record: dict[str, Any] = {"variant": variant, "threads": threads, "step_seconds": []}
+    config = TrainConfig(
+        output_dir=out, max_steps=steps, batch_size=4, logging_steps=1, threads=threads, sft={"save_strategy": "no"}
     )
-    started = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - started
-    tokens = max(e.get("num_tokens", 0) for e in trainer.state.log_history)
-    return {"seconds": seconds, "seconds_per_step": seconds / steps, "tokens": tokens, "tokens_per_s": tokens / seconds}
+    facade = Trainer(load_demo_dataset("train")[:64], format="hermes", config=config)
+    if variant == "trl":
+        trainer = SFTTrainer(
+            model=facade.model,
+            args=dataclasses.replace(facade._sft_config(), padding_free=False),
+            train_dataset=facade.prepared.dataset,
+            processing_class=facade.tokenizer,
+            peft_config=facade._peft_config(),
+            callbacks=_callbacks(record),
+        )
+        trainer.train()
+    else:
+        facade.train(callbacks=_callbacks(record))
+        trainer = facade.trainer
+    history = trainer.state.log_history
+    record["losses"] = [entry["loss"] for entry in history if "loss" in entry]
+    record["tokens"] = max(entry.get("num_tokens", 0) for entry in history)
+    record["seconds"] = sum(record["step_seconds"])
+    record["tokens_per_s"] = record["tokens"] / record["seconds"]
+    labelled = record["tokens"] * _labelled_share(facade.prepared.dataset)  # the data's share, not the batches'
+    hidden, vocab = facade.model.config.hidden_size, facade.model.config.vocab_size
+    body = sum(p.numel() for n, p in trainer.model.named_parameters() if "lora_" not in n) - hidden * vocab
+    record["useful_gflop"] = (4 * body * record["tokens"] + 4 * hidden * vocab * labelled) / 1e9
+    record["gflops"] = record["useful_gflop"] / record["seconds"]
+    record["peak_rss_bytes"] = peak_rss()
+    del trainer, facade
+    release()
+    return record
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--steps", type=int, default=4, help="optimizer steps per run (default 4)")
+    parser.add_argument("--rounds", type=int, default=2, help="a, b alternations (default 2)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: the free cores)")
+    parser.add_argument("--facade-threads", type=int, nargs="*", default=[], help="extra facade runs at these counts")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/train.json"))
     args = parser.parse_args()
+
+    from slmswap.train.threads import free_cores
+
+    threads = args.threads or free_cores()
+    runs: list[dict[str, Any]] = []
+    gemm = {threads: _gemm_gflops(threads)}
+    variants = [("trl", threads), ("facade", threads)] + [("facade", t) for t in args.facade_threads]
     with tempfile.TemporaryDirectory() as scratch:
-        root = Path(scratch)
-        results = {
-            "trl": _plain_trl(args.steps, root / "trl"),
-            "slmswap": _facade(args.steps, root / "facade", padding_free=False),
-            "slmswap_padding_free": _facade(args.steps, root / "free", padding_free=True),
+        for round_ in range(args.rounds):
+            for variant, count in variants:
+                runs.append(_run(variant, args.steps, count, Path(scratch) / f"{variant}-{count}-{round_}"))
+                runs[-1]["round"] = round_
+                gemm.setdefault(count, _gemm_gflops(count))
+                last = runs[-1]
+                print(
+                    f"round {round_ + 1} {variant:<7} {count} thread(s): {last['tokens_per_s']:7.1f} tokens/s  "
+                    f"{last['gflops']:6.1f} GFLOPS  peak RSS {last['peak_rss_bytes'] / 2**30:.2f} GB  "
+                    f"losses {', '.join(f'{x:.4f}' for x in last['losses'])}",
+                    flush=True,
+                )
+
+    def total(variant: str, count: int) -> dict[str, float]:
+        chosen = [r for r in runs if r["variant"] == variant and r["threads"] == count]
+        seconds = sum(r["seconds"] for r in chosen)
+        return {
+            "tokens_per_s": sum(r["tokens"] for r in chosen) / seconds,
+            "gflops": sum(r["useful_gflop"] for r in chosen) / seconds,
+            "peak_rss_bytes": max(r["peak_rss_bytes"] for r in chosen),
+            "gemm_gflops": gemm[count],
         }
+
+    summary = {"trl": total("trl", threads), "facade": total("facade", threads)}
+    for count in args.facade_threads:
+        summary[f"facade_{count}_threads"] = total("facade", count)
+
+    def losses(variant: str, round_: int) -> list[float]:
+        return next(r["losses"] for r in runs if (r["variant"], r["threads"], r["round"]) == (variant, threads, round_))
+
+    pairs = [(losses("trl", n), losses("facade", n)) for n in range(args.rounds)]
+    loss_gap = max(abs(x - y) / abs(x) for la, lb in pairs for x, y in zip(la, lb, strict=True))
     ratios = {
-        "facade_overhead": results["slmswap"]["seconds_per_step"] / results["trl"]["seconds_per_step"] - 1,
-        "padding_free_tokens_per_s_ratio": results["slmswap_padding_free"]["tokens_per_s"]
-        / results["slmswap"]["tokens_per_s"],
+        "facade_vs_trl_tokens_per_s": summary["facade"]["tokens_per_s"] / summary["trl"]["tokens_per_s"],
+        "facade_gflops_vs_gemm": summary["facade"]["gflops"] / gemm[threads],
+        "trl_gflops_vs_gemm": summary["trl"]["gflops"] / gemm[threads],
+        "max_relative_loss_difference": loss_gap,
     }
-    for name, row in results.items():
-        print(f"{name:<22} {row['seconds_per_step']:.2f} s/step  {row['tokens_per_s']:.0f} tokens/s")
-    print(f"facade overhead vs TRL: {ratios['facade_overhead']:+.1%}")
-    print(f"padding-free tokens/s vs padded: {ratios['padding_free_tokens_per_s_ratio']:.2f}x")
+    for name, row in summary.items():
+        print(
+            f"{name:<20} {row['tokens_per_s']:7.1f} tokens/s  {row['gflops']:6.1f} GFLOPS "
+            f"of a {row['gemm_gflops']:.1f} GFLOPS GEMM  peak RSS {row['peak_rss_bytes'] / 2**30:.2f} GB"
+        )
+    print(f"facade vs TRL trained tokens/s: {ratios['facade_vs_trl_tokens_per_s']:.2f}x")
+    print(f"facade at {ratios['facade_gflops_vs_gemm']:.0%} of the GEMM rate (TRL {ratios['trl_gflops_vs_gemm']:.0%})")
+    print(f"largest relative loss difference per step, facade vs TRL: {loss_gap:.1e}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"steps": args.steps, "results": results, "ratios": ratios}, indent=2))
+    result = {"steps": args.steps, "threads": threads, "runs": runs, "summary": summary, "ratios": ratios}
+    args.out.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out}")
 
 

@@ -10,24 +10,32 @@ fine-tune, tuned evaluation, and a report comparing the two with confidence inte
       runs/base/        the base model's records.jsonl and results.json
       runs/tuned/       the fine-tuned model's
       report/           report.md and report.html
+      demo.json         each stage's wall time and peak resident memory, and the headline metrics
+
+Memory is handed back between stages (the base model is gone before training starts, the trainer before the
+tuned model is loaded), and each stage ends with a line giving its time and peak resident memory.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from slmswap._display import format_duration
 from slmswap._files import write_atomically
+from slmswap._memory import peak_rss, release, reset_peak
 from slmswap.data.demo import DemoSplit, demo_dataset_text
 from slmswap.doctor import DoctorReport, diagnose
 from slmswap.errors import CheckError
 from slmswap.evaluation.generation import TransformersBackend
+from slmswap.evaluation.prompts import answer_budget, eval_items
 from slmswap.evaluation.report import Run, report_summary, write_report
 from slmswap.evaluation.rundir import evaluate_into
 from slmswap.models import DEFAULT_MODEL, load_model
@@ -37,7 +45,7 @@ from slmswap.train.job import TrainJob
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["DemoOptions", "DemoOutcome", "Progress", "run_demo", "write_job"]
+__all__ = ["DemoOptions", "DemoOutcome", "DemoStage", "Progress", "run_demo", "write_job"]
 
 Progress = Callable[[str], AbstractContextManager[Callable[[int, int], None] | None]]
 """Given a stage's description, a context (e.g. a progress bar) yielding its ``(done, total)`` callback."""
@@ -55,13 +63,28 @@ class DemoOptions(BaseModel):
     learning_rate: float = Field(default=1e-3, gt=0, description="Peak learning rate.")
     train_examples: int | None = Field(default=None, gt=0, description="Use only the first N training examples.")
     test_examples: int = Field(default=40, gt=0, description="Held-out examples evaluated before and after.")
-    max_new_tokens: int = Field(default=96, gt=0, description="Longest generated answer.")
+    max_new_tokens: int | None = Field(
+        default=None,
+        gt=0,
+        description="Longest generated answer; None: the longest held-out reference answer plus a margin.",
+    )
+    threads: int | None = Field(default=None, gt=0, description="Torch CPU threads while training (None: free cores).")
     seed: int = Field(default=42, description="Training seed.")
     constrained: bool = Field(
         default=False,
         description="Evaluate base and tuned with constrained decoding (the format's grammar for the offered tools; "
         "needs the 'constrained' extra).",
     )
+
+
+class DemoStage(BaseModel):
+    """One stage of the demo: what it did, its wall time and the peak resident memory it reached."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    seconds: float
+    peak_rss_bytes: int
 
 
 class DemoOutcome(BaseModel):
@@ -81,6 +104,8 @@ class DemoOutcome(BaseModel):
     """The doctor's verdict on the outcome."""
     seconds: float
     """Wall time."""
+    stages: list[DemoStage] = Field(default_factory=list)
+    """Each stage's time and peak memory (also in ``demo.json``)."""
 
 
 def write_job(options: DemoOptions) -> Path:
@@ -109,7 +134,10 @@ def write_job(options: DemoOptions) -> Path:
             logging_steps=5,
             eval_examples=8,
             eval_max_new_tokens=options.max_new_tokens,
+            eval_at_end=False,  # the demo evaluates the final model on the whole held-out split right after
+            threads=options.threads,
             seed=options.seed,
+            sft={"save_strategy": "no"},  # no optimizer checkpoint left in the adapter directory
         ),
     )
     path = out / "train.yaml"
@@ -131,12 +159,20 @@ def run_demo(
     say = say or _print
     started = time.perf_counter()
     out = options.out
+    stages: list[DemoStage] = []
 
-    def stage(number: int, text: str) -> None:
+    @contextmanager
+    def stage(number: int, text: str) -> Iterator[None]:
         say(f"[{number}/6 · {time.perf_counter() - started:5.0f}s] {text}")
+        reset_peak()
+        begun = time.perf_counter()
+        yield
+        record = DemoStage(name=text, seconds=time.perf_counter() - begun, peak_rss_bytes=peak_rss())
+        stages.append(record)
+        say(f"    done in {format_duration(record.seconds)}, peak memory {record.peak_rss_bytes / 2**30:.2f} GB")
 
     def evaluate(model: Any, tokenizer: PreTrainedTokenizerBase, label: str) -> Run:
-        generator = TransformersBackend(model, tokenizer, max_new_tokens=options.max_new_tokens)
+        generator = TransformersBackend(model, tokenizer, max_new_tokens=budget)
         directory = out / "runs" / label
         shutil.rmtree(directory, ignore_errors=True)  # answers of an earlier demo's model must not be reused
         with (progress or _no_progress)(f"evaluating {label}") as advance:
@@ -147,57 +183,86 @@ def run_demo(
                 tokenizer,
                 fmt,
                 model=label,
+                batch_size=len(test),
                 progress=advance,
                 constrained=options.constrained,
             )
 
-    stage(1, f"loading {DEFAULT_MODEL} and the bundled demo data")
-    job_file = write_job(options)
-    job = TrainJob.from_yaml(job_file)
-    tokenizer = job.load_tokenizer()
-    fmt = job.load_format(tokenizer)
-    train, test = job.load_train(), job.load_eval()
-    say(f"    {len(train)} training and {len(test)} held-out conversations; format {fmt.name!r}")
+    with stage(1, f"loading {DEFAULT_MODEL} and the bundled demo data"):
+        job_file = write_job(options)
+        job = TrainJob.from_yaml(job_file)
+        tokenizer = job.load_tokenizer()
+        fmt = job.load_format(tokenizer)
+        train, test = job.load_train(), job.load_eval()
+        budget = options.max_new_tokens or answer_budget(eval_items(test, tokenizer, fmt)[0], tokenizer, fmt)
+        say(f"    {len(train)} training and {len(test)} held-out conversations; format {fmt.name!r}")
 
-    stage(2, "doctor: checking the setup before any work")
-    preflight = diagnose(tokenizer=tokenizer, fmt=fmt, conversations=train, options=job.config.tokenize_options())
-    say(_indent(preflight.render()))
+    with stage(2, "doctor: checking the setup before any work"):
+        preflight = diagnose(tokenizer=tokenizer, fmt=fmt, conversations=train, options=job.config.tokenize_options())
+        say(_indent(preflight.render()))
     if not preflight.ok:
         raise CheckError("the setup checks failed (see above): nothing was trained")
 
-    decoding = ", decoding constrained to the format's grammar" if options.constrained else ""
-    stage(3, f"evaluating the base model on {len(test)} held-out examples{decoding}")
-    base_model: Any = load_model(job.model)
-    base = evaluate(base_model.eval(), tokenizer, "base")
-    say(_indent(_headline(base)))
+    decoding = ", constrained to the format's grammar" if options.constrained else ""
+    with stage(
+        3, f"evaluating the base model on {len(test)} held-out examples (answers up to {budget} tokens{decoding})"
+    ):
+        base_model: Any = load_model(job.model)
+        base = evaluate(base_model.eval(), tokenizer, "base")
+        del base_model  # not needed again: its memory goes back before training
+        release()
+        say(_indent(_headline(base)))
 
-    stage(4, f"fine-tuning with LoRA: {options.steps} steps of {options.batch_size} (the job: {job_file})")
-    from slmswap.train.trainer import load_trained
+    with stage(4, f"fine-tuning with LoRA: {options.steps} steps of {options.batch_size} (the job: {job_file})"):
+        from slmswap.train.trainer import load_trained
 
-    job.trainer(tokenizer=tokenizer, train=train).train()
+        trainer = job.trainer(tokenizer=tokenizer, train=train)
+        trainer.train()
+        del trainer  # the model, optimizer state and data of training are not needed to evaluate the adapter
+        release()
 
-    stage(5, "evaluating the fine-tuned model (its format restored from the adapter's manifest)")
-    adapter = job.config.output_dir
-    model, tuned_tokenizer, _, _ = load_trained(adapter)
-    tuned = evaluate(model, tuned_tokenizer, "tuned")
-    say(_indent(_headline(tuned)))
+    with stage(5, "evaluating the fine-tuned model (its format restored from the adapter's manifest)"):
+        adapter = job.config.output_dir
+        model, tuned_tokenizer, _, _ = load_trained(adapter)
+        tuned = evaluate(model, tuned_tokenizer, "tuned")
+        del model
+        release()
+        say(_indent(_headline(tuned)))
 
-    stage(6, "doctor on the outcome, and the report")
-    doctor = diagnose(
-        tokenizer=tokenizer,
-        fmt=fmt,
-        conversations=train,
-        options=job.config.tokenize_options(),
-        output_dir=adapter,
-        runs=[tuned],
-        baseline=base,
-    )
-    say(_indent(doctor.render()))
-    paths = write_report([base, tuned], out / "report", title="slmswap demo: SmolLM2-135M-Instruct, base vs LoRA")
-    say(report_summary([base, tuned]))
+    with stage(6, "doctor on the outcome, and the report"):
+        doctor = diagnose(
+            tokenizer=tokenizer,
+            fmt=fmt,
+            conversations=train,
+            options=job.config.tokenize_options(),
+            output_dir=adapter,
+            runs=[tuned],
+            baseline=base,
+        )
+        say(_indent(doctor.render()))
+        paths = write_report([base, tuned], out / "report", title="slmswap demo: SmolLM2-135M-Instruct, base vs LoRA")
+        say(report_summary([base, tuned]))
     seconds = time.perf_counter() - started
+    _write_summary(out / "demo.json", stages, seconds, base, tuned)
     say(f"done in {seconds / 60:.1f} min: open {paths['html']} (or {paths['markdown']})")
-    return DemoOutcome(out=out, report=dict(paths), base=base, tuned=tuned, doctor=doctor, seconds=seconds)
+    return DemoOutcome(
+        out=out, report=dict(paths), base=base, tuned=tuned, doctor=doctor, seconds=seconds, stages=stages
+    )
+
+
+def _write_summary(path: Path, stages: list[DemoStage], seconds: float, base: Run, tuned: Run) -> None:
+    """``demo.json``: the stages' times and peak memory, and the headline metrics of both runs."""
+    summary = {
+        "seconds": seconds,
+        "peak_rss_bytes": max((stage.peak_rss_bytes for stage in stages), default=0),
+        "stages": [stage.model_dump() for stage in stages],
+        "metrics": {run.label: _values(run) for run in (base, tuned)},
+    }
+    write_atomically(path, json.dumps(summary, indent=2) + "\n")
+
+
+def _values(run: Run) -> dict[str, float]:
+    return {name: metric.value for name, metric in run.result.metrics.values.items()}
 
 
 def _no_progress(description: str) -> AbstractContextManager[None]:
@@ -210,7 +275,7 @@ def _print(text: str) -> None:
 
 def _headline(run: Run) -> str:
     values = run.result.metrics.values
-    shown = ("valid_output", "tool_name_match", "arguments_exact_match", "exact_match")
+    shown = ("valid_call", "abstention", "tool_name_match", "arguments_exact_match", "exact_match")
     return ", ".join(f"{name} {values[name].value:.2f}" for name in shown if name in values)
 
 

@@ -8,6 +8,7 @@ Exit codes: 0 success, 1 a check failed (the doctor found a failure, a required 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -39,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 a check failed, 2 usage or input error. Start with: slmswap demo",
     )
     parser.add_argument("--version", action="version", version=f"slmswap {__version__}")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show what the libraries underneath print: their progress bars, log lines and deprecation notices",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in _COMMANDS:
         command.register(commands)
@@ -49,9 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    # Deprecation notices that transformers raises on behalf of TRL and PEFT: nothing a user of the command can
-    # act on, and they bury where the command is. (Python API users still see them.)
-    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\.")
+    if not args.verbose:
+        _quiet_libraries()
     try:
         code: int = args.handler(args)
     except CheckError as exc:
@@ -65,6 +70,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return fail("interrupted (an evaluation resumes where it stopped when run again)", 130)
     return code
+
+
+def _quiet_libraries() -> None:
+    """Hide what transformers, TRL, PEFT, datasets and torch print on their own: weight-loading bars, info log
+    lines and deprecation notices are nothing a user of the command can act on, and they bury where the command
+    is (``--verbose`` shows them; Python API users still see them)."""
+    for category in (FutureWarning, DeprecationWarning, UserWarning):
+        warnings.filterwarnings("ignore", category=category, module=r"(transformers|trl|peft|torch|accelerate)\.")
+    # Read when the libraries are first imported; those already imported are told directly
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    if "transformers" in sys.modules:
+        from transformers.utils import logging
+
+        logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+        logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    if "datasets" in sys.modules:
+        import datasets
+
+        datasets.disable_progress_bars()
 
 
 def console_main() -> None:

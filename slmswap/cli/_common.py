@@ -71,15 +71,13 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr; yields the ``(done, total)`` callback that advances it."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    """A progress display on stderr (a live bar on a terminal, plain lines otherwise); yields the
+    ``(done, total)`` callback that advances it."""
+    from slmswap._display import StepProgress
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
-        task = progress.add_task(description, total=None)
+    with StepProgress(description) as display:
 
         def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            display.update(done, total)
 
         yield advance

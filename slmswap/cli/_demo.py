@@ -26,7 +26,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--test-examples", type=count, default=defaults.test_examples, help="held-out examples (default: %(default)s)"
     )
-    parser.add_argument("--max-new-tokens", type=count, default=defaults.max_new_tokens, help="default: %(default)s")
+    parser.add_argument(
+        "--max-new-tokens", type=count, default=None, help="longest answer (default: longest reference + a margin)"
+    )
+    parser.add_argument("--threads", type=count, default=None, help="torch CPU threads (default: the free cores)")
     parser.add_argument(
         "--constrained",
         action="store_true",
@@ -56,6 +59,7 @@ def _demo(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         constrained=args.constrained,
+        threads=args.threads,
         **sizes,
     )
     outcome = run_demo(options, progress=progress_bar)

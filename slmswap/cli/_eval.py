@@ -35,7 +35,9 @@ def _eval_arguments(parser: argparse.ArgumentParser) -> None:
         "--override", action="store_true", help="allow another format or template than the trained one (unwise)"
     )
     parser.add_argument("--limit", type=count, default=None, help="evaluate only the first N examples")
-    parser.add_argument("--batch-size", type=count, default=16, help="prompts generated together (default: 16)")
+    parser.add_argument(
+        "--batch-size", type=count, default=None, help="prompts generated together (default: as many as fit 1 GiB)"
+    )
     parser.add_argument("--max-new-tokens", type=count, default=256, help="longest answer (default: 256)")
     parser.add_argument(
         "--constrained",

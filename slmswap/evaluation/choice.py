@@ -40,7 +40,7 @@ def choose_backend(
     model: str | None = None,
     format: str | None = None,
     override: bool = False,
-    batch_size: int = 16,
+    batch_size: int | None = None,
     max_new_tokens: int = 256,
     api_base: str | None = None,
     api_model: str | None = None,

@@ -1,8 +1,10 @@
 """The transformers backend: batched greedy generation with a local model, on prompts rendered exactly as in training.
 
 Prompts are tokenized without added special tokens (the template writes them), sorted by length so each batch
-pads little, left-padded, and decoded greedily until the template's end-of-turn token or EOS. The output is
-decoded with special tokens kept (a tool-call tag may be one) and cut at the first stop marker.
+pads little, left-padded, and decoded greedily until the template's end-of-turn token or EOS. By default a batch
+holds as many prompts as fit a memory budget for the attention cache (so a few dozen short prompts go in one
+``generate`` call). The output is decoded with special tokens kept (a tool-call tag may be one) and cut at the
+first stop marker.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ if TYPE_CHECKING:
 
     from slmswap.evaluation.constrained import GrammarConstraint
 
-__all__ = ["TransformersBackend", "stop_markers"]
+__all__ = ["CACHE_BUDGET", "TransformersBackend", "stop_markers"]
+
+CACHE_BUDGET = 1 << 30
+"""Bytes of attention cache a batch may take by default when the batch size is not given (1 GiB)."""
 
 
 def stop_markers(tokenizer: PreTrainedTokenizerBase) -> list[str]:
@@ -39,8 +44,10 @@ class TransformersBackend:
     Args:
         model: The model (its adapter applied, if any), in eval mode.
         tokenizer: Its tokenizer.
-        batch_size: Prompts per ``generate`` call.
+        batch_size: Prompts per ``generate`` call; ``None``: as many as keep the attention cache of the batch
+            (its prompts and ``max_new_tokens`` answers) within ``cache_budget``.
         max_new_tokens: Longest answer.
+        cache_budget: Bytes of attention cache a batch may take when ``batch_size`` is ``None``.
     """
 
     def __init__(
@@ -48,10 +55,12 @@ class TransformersBackend:
         model: PreTrainedModel,
         tokenizer: PreTrainedTokenizerBase,
         *,
-        batch_size: int = 16,
+        batch_size: int | None = None,
         max_new_tokens: int = 256,
+        cache_budget: int = CACHE_BUDGET,
     ) -> None:
         self.model = model
+        self.cache_budget = cache_budget
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
@@ -75,8 +84,7 @@ class TransformersBackend:
         order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
         results: dict[int, Generation] = {}
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
+        for batch in self._batches(order, [len(ids) for ids in encoded]):
             width = max(len(encoded[i]) for i in batch)
             ids = torch.tensor([[pad] * (width - len(encoded[i])) + encoded[i] for i in batch])
             mask = torch.tensor([[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in batch])
@@ -106,6 +114,21 @@ class TransformersBackend:
             self._constraint = GrammarConstraint(self.tokenizer, self._stop_ids, int(self.model.config.vocab_size))
         return self._constraint.processors(grammars)
 
+    def _batches(self, order: list[int], lengths: list[int]) -> list[list[int]]:
+        """``order`` (shortest prompt first) cut into batches: ``batch_size`` each, or as many as fit the cache
+        budget (at least one)."""
+        if self.batch_size is not None:
+            return [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+        per_token = _cache_bytes_per_token(self.model)
+        batches: list[list[int]] = []
+        for index in order:  # lengths only grow along the order, so the newest prompt sets the width
+            width = lengths[index] + self.max_new_tokens
+            if batches and (len(batches[-1]) + 1) * width * per_token <= self.cache_budget:
+                batches[-1].append(index)
+            else:
+                batches.append([index])
+        return batches
+
     def _generation(self, new_ids: list[int], seconds: float) -> Generation:
         tokens = len(new_ids)
         for j, token in enumerate(new_ids):
@@ -115,3 +138,15 @@ class TransformersBackend:
         text: Any = self.tokenizer.decode(new_ids[:tokens], skip_special_tokens=False)
         cut = min((i for i in (text.find(m) for m in self.markers) if i >= 0), default=len(text))
         return Generation(text=str(text)[:cut], tokens=tokens, seconds=seconds)
+
+
+def _cache_bytes_per_token(model: Any) -> int:
+    """Bytes the attention cache holds per token of one row: keys and values of every layer (a full-width
+    estimate when the configuration does not say how the heads are shaped)."""
+    config = model.config.get_text_config()
+    layers = int(getattr(config, "num_hidden_layers", 32))
+    heads = int(getattr(config, "num_attention_heads", 32))
+    kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
+    head_dim = int(getattr(config, "head_dim", None) or getattr(config, "hidden_size", 4096) // heads)
+    item = int(next(iter(model.parameters())).element_size())
+    return 2 * layers * kv_heads * head_dim * item

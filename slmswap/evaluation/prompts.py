@@ -17,7 +17,10 @@ from slmswap.templates.spans import control_token_text
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["EvalItem", "eval_items", "prompt_hash"]
+__all__ = ["ANSWER_MARGIN", "EvalItem", "answer_budget", "eval_items", "prompt_hash"]
+
+ANSWER_MARGIN = 16
+"""Tokens :func:`answer_budget` adds to the longest reference answer."""
 
 
 @dataclass(frozen=True)
@@ -81,3 +84,14 @@ def eval_items(
             )
         )
     return items, skipped
+
+
+def answer_budget(
+    items: Sequence[EvalItem], tokenizer: PreTrainedTokenizerBase, fmt: ChatFormat, margin: int = ANSWER_MARGIN
+) -> int:
+    """A ``max_new_tokens`` for ``items``: the longest reference answer as ``fmt`` renders it, in tokens, plus
+    the end-of-turn token and ``margin``. An answer longer than every reference by more than that cannot match
+    one, so generating further only costs time (a base model that never stops runs to the cap on every prompt)."""
+    texts = fmt.render_assistants([item.reference for item in items])
+    longest = max((len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts), default=0)
+    return longest + 1 + margin

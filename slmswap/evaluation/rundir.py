@@ -46,7 +46,7 @@ def evaluate_into(
     fmt: ChatFormat,
     *,
     model: str | None = None,
-    batch_size: int = 16,
+    batch_size: int = 64,
     progress: Callable[[int, int], None] | None = None,
     constrained: bool = False,
 ) -> Run:

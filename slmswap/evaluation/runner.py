@@ -131,7 +131,7 @@ def evaluate(
     records: str | Path,
     results: str | Path | None = None,
     metrics: Sequence[Metric] | None = None,
-    batch_size: int = 16,
+    batch_size: int = 64,
     seed: int = 0,
     model: str | None = None,
     progress: Callable[[int, int], None] | None = None,

@@ -5,7 +5,7 @@ the loss. Prompts and parsing are the evaluator's own (:func:`~slmswap.evaluatio
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +13,7 @@ from transformers import TrainerCallback
 
 from slmswap.errors import ConfigError
 from slmswap.evaluation.generation import TransformersBackend
-from slmswap.evaluation.prompts import eval_items
+from slmswap.evaluation.prompts import answer_budget, eval_items
 from slmswap.evaluation.runner import parse_generation, scored_example
 from slmswap.formats.base import ChatFormat
 from slmswap.metrics import Metric, default_metrics, metric_names
@@ -41,12 +41,15 @@ class TaskMetricsCallback(TrainerCallback):
         tokenizer: The tokenizer (its template renders the prompts as in training).
         fmt: The chat format being trained.
         every: Score every this many steps (``None``: only at the end).
-        max_new_tokens: Longest answer generated.
+        max_new_tokens: Longest answer generated (``None``: :func:`~slmswap.evaluation.prompts.answer_budget` of
+            the slice).
         metric_for_best: The metric that marks the best checkpoint and drives early stopping (one of
             ``metrics``).
         patience: Stop after this many scorings without improvement (``None``: never stop early).
         best_dir: Where the best adapter/model is saved when it improves (``None``: not saved).
         metrics: What is scored (default: :func:`~slmswap.metrics.default_metrics`, as in ``evaluate``).
+        at_end: Score the final model too (``False`` when the caller evaluates it right after: the same model
+            is then not scored twice).
     """
 
     def __init__(
@@ -56,18 +59,19 @@ class TaskMetricsCallback(TrainerCallback):
         fmt: ChatFormat,
         *,
         every: int | None = None,
-        max_new_tokens: int = 128,
+        max_new_tokens: int | None = None,
         metric_for_best: str = "arguments_exact_match",
         patience: int | None = None,
         best_dir: Path | None = None,
         metrics: Sequence[Metric] | None = None,
+        at_end: bool = True,
     ) -> None:
+        self.at_end = at_end
         self.metrics = list(metrics) if metrics is not None else default_metrics()
         check_metric_for_best(metric_for_best, self.metrics)
         self.tokenizer = tokenizer
         self.fmt = fmt
         self.every = every
-        self.max_new_tokens = max_new_tokens
         self.metric_for_best = metric_for_best
         self.patience = patience
         self.best_dir = best_dir
@@ -75,14 +79,19 @@ class TaskMetricsCallback(TrainerCallback):
         self.best: float | None = None
         self._stale = 0
         self._items, _ = eval_items(conversations, tokenizer, fmt)
+        self.max_new_tokens = max_new_tokens or answer_budget(self._items, tokenizer, fmt)
         self.trainer: Any = None
         """Set by the facade: task metrics are logged through ``trainer.log`` (so every ``report_to`` sees them)."""
+        self.announce: Callable[[str], None] | None = None
+        """Set by the facade: told before each scoring starts (a progress display shows it)."""
 
     def score(self, model: Any, step: int) -> dict[str, float]:
         """Generate on the held-out slice and return the task metrics (``eval_``-prefixed, with the step)."""
+        if self.announce is not None:
+            self.announce(f"  step {step}: scoring {len(self._items)} held-out examples")
         was_training = model.training
         model.eval()
-        generator = TransformersBackend(model, self.tokenizer, batch_size=16, max_new_tokens=self.max_new_tokens)
+        generator = TransformersBackend(model, self.tokenizer, max_new_tokens=self.max_new_tokens)
         generations = generator.generate([item.prompt for item in self._items])
         if was_training:
             model.train()
@@ -118,14 +127,17 @@ class TaskMetricsCallback(TrainerCallback):
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> TrainerControl:
         """Score every ``every`` steps."""
-        if self.every and state.global_step % self.every == 0 and self._items:
+        final = state.global_step >= state.max_steps > 0
+        if self.every and state.global_step % self.every == 0 and self._items and (self.at_end or not final):
             self._evaluate(args, state, control, kwargs["model"])
         return control
 
     def on_train_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> TrainerControl:
-        """Score once more at the end (unless the last step was just scored)."""
+        """Score once more at the end (unless the last step was just scored, or ``at_end`` is off)."""
+        if not self.at_end:
+            return control
         if self._items and (not self.history or self.history[-1]["step"] != state.global_step):
             self._evaluate(args, state, control, kwargs["model"])
         return control

@@ -18,10 +18,13 @@ from slmswap.schema import Conversation
 from slmswap.templates import PreparationStats, prepare_dataset
 from slmswap.train.callback import FiniteGuard, TaskMetricsCallback, check_metric_for_best
 from slmswap.train.config import TrainConfig
+from slmswap.train.head import install_labelled_head
 from slmswap.train.manifest import Manifest, load_trained_tokenizer
+from slmswap.train.progress import TrainingProgress
+from slmswap.train.threads import torch_threads
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
 
 __all__ = ["Trainer", "TrainingOutcome", "load_trained"]
 
@@ -145,6 +148,7 @@ class Trainer:
             "remove_unused_columns": False,
             "bf16": cuda and torch.cuda.is_bf16_supported(),
             "use_cpu": not cuda,
+            "disable_tqdm": True,  # slmswap's own display shows the steps (TrainingProgress)
             "logging_nan_inf_filter": False,  # a NaN loss must reach the divergence guard, not be hidden
         }
         # Small models fit in memory; recomputing activations would only cost time (override via sft=). Newer
@@ -155,8 +159,15 @@ class Trainer:
         settings.update(self.config.sft)
         return SFTConfig(**settings)
 
-    def train(self, *, resume_from_checkpoint: str | bool | None = None) -> TrainingOutcome:
-        """Train, score the held-out slice, and save the adapter (or model), tokenizer and manifest."""
+    def train(
+        self, *, resume_from_checkpoint: str | bool | None = None, callbacks: Sequence[TrainerCallback] = ()
+    ) -> TrainingOutcome:
+        """Train, score the held-out slice, and save the adapter (or model), tokenizer and manifest.
+
+        ``callbacks`` are further transformers ``TrainerCallback`` objects, called after slmswap's own.
+        """
+        from accelerate.utils import is_peft_model
+        from transformers.trainer_callback import PrinterCallback, ProgressCallback
         from trl.trainer.sft_trainer import SFTTrainer
 
         output = self.config.output_dir
@@ -170,6 +181,7 @@ class Trainer:
             patience=self.config.early_stopping_patience,
             best_dir=output / "best" if self.config.eval_steps else None,
             metrics=self.metrics,
+            at_end=self.config.eval_at_end,
         )
         trainer = SFTTrainer(
             model=self.model,
@@ -180,11 +192,31 @@ class Trainer:
             callbacks=[callback] if self.eval_conversations else [],
         )
         callback.trainer = trainer
+        trained: Any = trainer.model
+        install_labelled_head(trained.get_base_model() if is_peft_model(trained) else trained)
         guard = FiniteGuard()
         trainer.add_callback(guard)
-        trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+        for noisy in (PrinterCallback, ProgressCallback):  # the tqdm bar and the raw log dictionaries
+            trainer.remove_callback(noisy)
+        display = TrainingProgress()
+        display.trainer = trainer
+        callback.announce = display.announce
+        trainer.add_callback(display)  # after the scoring: it closes once the final scoring is shown
+        for extra in callbacks:
+            trainer.add_callback(extra)
+        try:
+            with torch_threads(self.config.threads):
+                trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+        finally:
+            display.on_train_end(trainer.args, trainer.state, trainer.control)
         guard.check(self.model, self.config.learning_rate)  # never save weights that are NaN or infinite
+        card = output / "README.md"
+        had_card = card.exists()
         trainer.save_model(str(output))  # writes on the main process only
+        if not had_card and trainer.is_world_process_zero():
+            # PEFT's boilerplate model card ("More Information Needed" in every field); the manifest says what
+            # this directory is
+            card.unlink(missing_ok=True)
         manifest = Manifest.create(
             fmt=self.format,
             tokenizer=self.tokenizer,

@@ -40,6 +40,15 @@ def test_demo_writes_every_artefact_and_says_where_it_is(demo: Path) -> None:
     manifest = json.loads((demo / "adapter" / "slmswap.json").read_text(encoding="utf-8"))
     assert manifest["format"] == "hermes"
     assert manifest["config"]["max_steps"] == 4
+    assert manifest["metrics"]["history"] == []  # the final model is scored once, by the tuned evaluation
+    names = [path.name for path in (demo / "adapter").iterdir()]
+    leftovers = [name for name in names if name.startswith("checkpoint") or name == "README.md"]
+    assert leftovers == []  # no optimizer checkpoint, no boilerplate model card
+    summary = json.loads((demo / "demo.json").read_text(encoding="utf-8"))
+    assert len(summary["stages"]) == 6
+    assert all(stage["seconds"] > 0 and stage["peak_rss_bytes"] > 0 for stage in summary["stages"])
+    assert summary["metrics"]["tuned"]["tool_name_match"] >= 0
+    assert stdout.count("peak memory") == 6
 
 
 def test_the_doctor_passes_on_the_demo_outcome(demo: Path) -> None:
