@@ -57,6 +57,12 @@ class DemoOptions(BaseModel):
     test_examples: int = Field(default=40, gt=0, description="Held-out examples evaluated before and after.")
     max_new_tokens: int = Field(default=96, gt=0, description="Longest generated answer.")
     seed: int = Field(default=42, description="Training seed.")
+    curve_points: int = Field(
+        default=6,
+        gt=0,
+        description="How often the held-out slice is scored while training (the loss is logged twice as often): "
+        "the points of the report's training curves.",
+    )
 
 
 class DemoOutcome(BaseModel):
@@ -101,7 +107,8 @@ def write_job(options: DemoOptions) -> Path:
             max_steps=options.steps,
             batch_size=options.batch_size,
             learning_rate=options.learning_rate,
-            logging_steps=5,
+            logging_steps=max(1, options.steps // (2 * options.curve_points)),
+            eval_steps=max(1, options.steps // options.curve_points),
             eval_examples=8,
             eval_max_new_tokens=options.max_new_tokens,
             seed=options.seed,
@@ -178,7 +185,14 @@ def run_demo(
         baseline=base,
     )
     say(_indent(doctor.render()))
-    paths = write_report([base, tuned], out / "report", title="slmswap demo: SmolLM2-135M-Instruct, base vs LoRA")
+    from slmswap.train.history import read_history
+
+    paths = write_report(
+        [base, tuned],
+        out / "report",
+        title="slmswap demo: SmolLM2-135M-Instruct, base vs LoRA",
+        history=read_history(adapter),
+    )
     say(report_summary([base, tuned]))
     seconds = time.perf_counter() - started
     say(f"done in {seconds / 60:.1f} min: open {paths['html']} (or {paths['markdown']})")

@@ -54,6 +54,9 @@ class EvalRecord(BaseModel):
     tokens: int
     model: str | None = None
     """What answered (as :func:`evaluate` was told), so a records file is never resumed with another model."""
+    reference: str | None = None
+    """The reference answer as the format writes it: what a perfect model would have output (``None`` in records
+    written by earlier versions, or where the format cannot write the reference)."""
 
 
 class EvaluationResult(BaseModel):
@@ -273,4 +276,12 @@ def _record(
         seconds=generation.seconds,
         tokens=generation.tokens,
         model=model,
+        reference=_reference_text(item, fmt),
     )
+
+
+def _reference_text(item: EvalItem, fmt: ChatFormat) -> str | None:
+    try:
+        return fmt.render_assistant(item.reference)
+    except FormatError:
+        return None
