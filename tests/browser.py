@@ -3,9 +3,10 @@ protocol (``websocket-client``): nothing is downloaded at run time.
 
 :func:`look_at` loads an HTML file at a given viewport width and returns what the checks need: console errors
 and exceptions, the tables, every chart's title and axis labels, the elements wider than the viewport, and a
-full-page screenshot. Run as a script it makes the screenshots the quickstart shows::
+full-page screenshot. Run as a script it makes the screenshots the quickstart shows (the top of the page, light
+and dark)::
 
-    python -m tests.browser slmswap-demo/report/report.html docs/_static/report
+    python -m tests.browser slmswap-demo/report/report.html docs/images/report
 """
 
 from __future__ import annotations
@@ -119,9 +120,12 @@ def _errors(events: list[dict[str, Any]]) -> list[str]:
     return found
 
 
-def look_at(page: Path, *, width: int = 1280, height: int = 900, dark: bool = False) -> PageFacts:
+def look_at(
+    page: Path, *, width: int = 1280, height: int = 900, dark: bool = False, shot_height: int | None = None
+) -> PageFacts:
     """Load ``page`` in headless Chromium at ``width`` × ``height`` CSS pixels (the dark colour scheme when
-    ``dark``) and return what a person sees."""
+    ``dark``) and return what a person sees; the screenshot is of the whole page, or of its top ``shot_height``
+    pixels."""
     chromium = find_chromium()
     if chromium is None:
         raise FileNotFoundError("no Chromium on PATH (apt-get install chromium)")
@@ -152,7 +156,7 @@ def look_at(page: Path, *, width: int = 1280, height: int = 900, dark: bool = Fa
                     break
             if not browser_url:
                 raise RuntimeError("Chromium did not start its DevTools endpoint")
-            return _inspect(browser_url, page, width, height, dark)
+            return _inspect(browser_url, page, width, height, dark, shot_height)
         finally:
             process.terminate()
             try:
@@ -161,7 +165,7 @@ def look_at(page: Path, *, width: int = 1280, height: int = 900, dark: bool = Fa
                 process.kill()
 
 
-def _inspect(browser_url: str, page: Path, width: int, height: int, dark: bool) -> PageFacts:
+def _inspect(browser_url: str, page: Path, width: int, height: int, dark: bool, shot_height: int | None) -> PageFacts:
     browser = _DevTools(browser_url)
     try:
         target = browser.call("Target.createTarget", url="about:blank")["targetId"]
@@ -186,17 +190,19 @@ def _inspect(browser_url: str, page: Path, width: int, height: int, dark: bool) 
         tab.call("Page.navigate", url=page.resolve().as_uri())
         tab.wait_for("Page.loadEventFired")
         facts = json.loads(tab.call("Runtime.evaluate", expression=_FACTS, returnByValue=True)["result"]["value"])
-        shot = tab.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        clip = {"x": 0, "y": 0, "width": facts["width"], "height": min(shot_height or facts["height"], facts["height"])}
+        shot = tab.call("Page.captureScreenshot", format="png", captureBeyondViewport=True, clip={**clip, "scale": 1})
         return PageFacts(errors=_errors(tab.events), facts=facts, screenshot=base64.b64decode(shot["data"]))
     finally:
         tab.close()
 
 
 def main(arguments: list[str]) -> int:
-    """``REPORT.html OUT_STEM``: check the page as the test does, and write OUT_STEM-light.png and -dark.png."""
+    """``REPORT.html OUT_STEM``: check the page as the test does, and write the top of it as OUT_STEM-light.png
+    and OUT_STEM-dark.png."""
     report, stem = Path(arguments[0]), Path(arguments[1])
     for scheme in ("light", "dark"):
-        seen = look_at(report, dark=scheme == "dark")
+        seen = look_at(report, dark=scheme == "dark", shot_height=2100)
         problems = seen.errors + [f"wider than the viewport: {e}" for e in seen.facts["wide"]]
         if problems:
             print("\n".join(problems), file=sys.stderr)
