@@ -34,7 +34,7 @@ from slmswap.evaluation.runner import EvalRecord
 if TYPE_CHECKING:
     from slmswap.train.history import TrainingHistory
 
-__all__ = ["SECTIONS", "Page", "Section", "render_page"]
+__all__ = ["SECTIONS", "Page", "Section", "output_diff", "render_page"]
 
 
 @dataclass(frozen=True)
