@@ -75,6 +75,12 @@ class DemoOptions(BaseModel):
         description="Evaluate base and tuned with constrained decoding (the format's grammar for the offered tools; "
         "needs the 'constrained' extra).",
     )
+    curve_points: int = Field(
+        default=6,
+        gt=0,
+        description="How often the held-out slice is scored while training (the loss is logged twice as often): "
+        "the points of the report's training curves.",
+    )
 
 
 class DemoStage(BaseModel):
@@ -131,7 +137,8 @@ def write_job(options: DemoOptions) -> Path:
             max_steps=options.steps,
             batch_size=options.batch_size,
             learning_rate=options.learning_rate,
-            logging_steps=5,
+            logging_steps=max(1, options.steps // (2 * options.curve_points)),
+            eval_steps=max(1, options.steps // options.curve_points),
             eval_examples=8,
             eval_max_new_tokens=options.max_new_tokens,
             eval_at_end=False,  # the demo evaluates the final model on the whole held-out split right after
@@ -240,7 +247,14 @@ def run_demo(
             baseline=base,
         )
         say(_indent(doctor.render()))
-        paths = write_report([base, tuned], out / "report", title="slmswap demo: SmolLM2-135M-Instruct, base vs LoRA")
+        from slmswap.train.history import read_history
+
+        paths = write_report(
+            [base, tuned],
+            out / "report",
+            title="slmswap demo: SmolLM2-135M-Instruct, base vs LoRA",
+            history=read_history(adapter),
+        )
         say(report_summary([base, tuned]))
     seconds = time.perf_counter() - started
     _write_summary(out / "demo.json", stages, seconds, base, tuned)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from slmswap.models import cache_dir, load_model, load_tokenizer
+from tests.cli.cli import slmswap
 from tests.real_templates import original_templates, tokenizer_with_template
 
 if TYPE_CHECKING:
@@ -75,3 +76,15 @@ def template_tokenizers(tokenizer: PreTrainedTokenizerBase) -> dict[str, PreTrai
     tokenizers = {"smollm2": tokenizer}
     tokenizers.update({name: tokenizer_with_template(tokenizer, name) for name in original_templates()})
     return tokenizers
+
+
+@pytest.fixture(scope="session")
+def quick_demo(tmp_path_factory: pytest.TempPathFactory, tokenizer: PreTrainedTokenizerBase) -> Path:
+    """``slmswap demo --quick`` run once: the README's main job with smaller sizes (its report, runs, adapter and
+    training history are read by the command-line and browser tests)."""
+    out = tmp_path_factory.mktemp("demo")
+    result = slmswap("demo", "--quick", "--out", out)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode in (0, 1), result.stderr  # 1: the doctor failed (the tests say on what)
+    (out / "stdout.txt").write_text(result.stdout, encoding="utf-8")
+    return out

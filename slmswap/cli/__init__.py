@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from slmswap._files import field_message
 from slmswap._version import __version__
-from slmswap.cli._common import EXIT_CHECK, EXIT_INPUT, fail
+from slmswap.cli._common import EXIT_CHECK, EXIT_INPUT, Parser, fail
 from slmswap.cli._demo import DEMO
 from slmswap.cli._doctor import DOCTOR
 from slmswap.cli._eval import COMMANDS as EVALUATION_COMMANDS
@@ -33,7 +33,7 @@ _COMMANDS = (FORMATS, INSPECT, DOCTOR, TRAIN, *EVALUATION_COMMANDS, EXPORT, SERV
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``slmswap`` argument parser, every subcommand included (the CLI reference is generated from it)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="slmswap",
         description="Replace a hosted LLM with a small fine-tuned model for tool calling and JSON output, "
         "and know it worked.",
@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also show what the libraries underneath print: their progress bars, log lines and deprecation notices",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=argparse.ArgumentParser
+    )
     for command in _COMMANDS:
         command.register(commands)
     return parser

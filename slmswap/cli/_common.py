@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from slmswap.models import DEFAULT_MODEL
 from slmswap.train.manifest import is_trained, setup_for
 
-__all__ = ["Command", "add_model_arguments", "count", "fail", "is_trained", "progress_bar", "setup_for"]
+__all__ = [
+    "Command",
+    "Parser",
+    "add_model_arguments",
+    "count",
+    "fail",
+    "is_trained",
+    "progress_bar",
+    "setup_for",
+    "suggest_option",
+]
 
 EXIT_OK, EXIT_CHECK, EXIT_INPUT = 0, 1, 2
 
@@ -36,6 +47,46 @@ class Command:
         )
         self.arguments(parser)
         parser.set_defaults(handler=self.run)
+
+
+# What an argument that is not expected looks like -> the options that take such a thing, in order of preference.
+_LOOKS_LIKE: tuple[tuple[Callable[[str], bool], tuple[str, ...]], ...] = (
+    (lambda text: text.endswith((".yaml", ".yml")), ("--config",)),
+    (lambda text: (Path(text) / "slmswap.json").is_file(), ("--output", "--model")),
+    (lambda text: (Path(text) / "records.jsonl").is_file(), ("--run", "--baseline")),
+    (lambda text: text.startswith("demo:") or text.endswith((".jsonl", ".json")), ("--data",)),
+)
+
+
+def suggest_option(parser: argparse.ArgumentParser, argument: str) -> str | None:
+    """The option of ``parser`` that ``argument`` (given as a positional it does not take) looks like it is
+    meant for: a YAML file for ``--config``, a training output for ``--output``, a run directory for ``--run``,
+    a data file for ``--data``; ``None`` when nothing fits."""
+    options = {option for action in parser._actions for option in action.option_strings}
+    for looks_like, wanted in _LOOKS_LIKE:
+        if looks_like(argument):
+            return next((option for option in wanted if option in options), None)
+    return None
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose "unrecognized arguments" error says which option an argument looks meant for
+    (``slmswap doctor job.yaml`` -> did you mean ``--config job.yaml``?)."""
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        """Parse ``args``; unrecognized arguments are an error naming the option each looks meant for."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            parser: argparse.ArgumentParser = self  # the subcommand's parser, whose options and usage apply
+            for action in self._actions:
+                if isinstance(action, argparse._SubParsersAction) and getattr(parsed, action.dest) in action.choices:
+                    parser = action.choices[getattr(parsed, action.dest)]
+            hints = [f"{option} {extra}" for extra in extras if (option := suggest_option(parser, extra)) is not None]
+            hint = f" (did you mean: {parser.prog} {' '.join(hints)}?)" if hints else ""
+            parser.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return parsed
 
 
 def count(text: str) -> int:

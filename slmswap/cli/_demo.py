@@ -7,7 +7,7 @@ from pathlib import Path
 
 from slmswap.cli._common import EXIT_CHECK, EXIT_OK, Command, count, progress_bar
 
-_QUICK = {"steps": 4, "train_examples": 64, "test_examples": 8, "max_new_tokens": 64}
+_QUICK = {"steps": 4, "train_examples": 64, "test_examples": 8, "max_new_tokens": 64, "curve_points": 2}
 """``--quick``: a smoke run (a minute or two), too short for the fine-tune to beat the base model reliably."""
 
 
@@ -36,6 +36,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         help="evaluate base and tuned with constrained decoding (needs the 'constrained' extra)",
     )
     parser.add_argument(
+        "--curve-points",
+        type=count,
+        default=defaults.curve_points,
+        help="held-out scorings while training, the points of the report's curves (default: %(default)s)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help=f"a smoke run: {_QUICK['steps']} steps, {_QUICK['test_examples']} held-out examples (overrides sizes)",
@@ -50,6 +56,7 @@ def _demo(args: argparse.Namespace) -> int:
         "train_examples": args.train_examples,
         "test_examples": args.test_examples,
         "max_new_tokens": args.max_new_tokens,
+        "curve_points": args.curve_points,
     }
     if args.quick:
         sizes.update(_QUICK)

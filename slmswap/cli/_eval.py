@@ -17,7 +17,7 @@ from slmswap.cli._common import (
     progress_bar,
 )
 from slmswap.data.named import load_data
-from slmswap.errors import DataError
+from slmswap.errors import ConfigError, DataError
 from slmswap.evaluation.choice import choose_backend
 from slmswap.evaluation.report import Run, report_summary, write_report
 from slmswap.evaluation.rundir import evaluate_into, load_run_dir
@@ -158,11 +158,23 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", metavar="RUN", help="run directories, baseline first (LABEL=DIR to name)")
     parser.add_argument("--out", metavar="DIR", required=True, help="where report.md and report.html go")
     parser.add_argument("--title", default="slmswap evaluation report", help="the report's title")
+    parser.add_argument(
+        "--training",
+        metavar="DIR",
+        help="a training output directory: its history.jsonl gives the training curves (loss, held-out metrics)",
+    )
 
 
 def _report(args: argparse.Namespace) -> int:
     runs = [_run(spec) for spec in args.runs]
-    paths = write_report(runs, Path(args.out), title=args.title)
+    history = None
+    if args.training:
+        from slmswap.train.history import HISTORY_FILE, read_history
+
+        history = read_history(args.training)
+        if not history.entries:
+            raise ConfigError(f"{args.training}: no {HISTORY_FILE} with logged steps here (is it a training output?)")
+    paths = write_report(runs, Path(args.out), title=args.title, history=history)
     print(report_summary(runs))
     print(f"wrote {paths['markdown']} and {paths['html']}")
     return EXIT_OK
@@ -172,7 +184,8 @@ REPORT = Command(
     "report",
     "write a Markdown and HTML report of runs (intervals, paired comparisons, failures, worst examples)",
     "Build the report from run directories alone: every metric with its 95 % interval, each run compared with "
-    "the first (the baseline), the breakdown of parse failures and the worst examples with their raw output.",
+    "the first (the baseline), the breakdown of parse failures and issues, and the worst examples with their raw "
+    "output diffed against the reference; with --training, the training curves too.",
     _report_arguments,
     _report,
 )

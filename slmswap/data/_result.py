@@ -65,7 +65,8 @@ class LoadResult(Sequence[Conversation]):
 
     def report(self) -> str:
         """A human-readable summary: counts, then one line per bad row."""
-        lines = [f"{len(self)} conversations loaded, {len(self.errors)} bad rows"]
+        loaded, bad = len(self), len(self.errors)
+        lines = [f"{loaded} conversation{'' if loaded == 1 else 's'} loaded, {bad} bad row{'' if bad == 1 else 's'}"]
         lines.extend(f"  {error}" for error in self.errors)
         return "\n".join(lines)
 

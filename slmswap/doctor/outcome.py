@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from slmswap.doctor.result import CheckResult, Status, worst
 from slmswap.evaluation.report import Run, prompt_mismatches
+from slmswap.evaluation.runner import EvalRecord
 from slmswap.formats.base import ChatFormat
 from slmswap.metrics import ACCURACY_METRICS, compare
 from slmswap.train.manifest import Manifest
@@ -15,7 +16,7 @@ from slmswap.train.manifest import Manifest
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["accuracy", "outcome_checks"]
+__all__ = ["accuracy", "outcome_checks", "sample_verdict"]
 
 
 def accuracy(run: Run) -> tuple[str, float] | None:
@@ -61,10 +62,14 @@ def _trained_format(
             f"run(s) {', '.join(map(repr, unknown))} have no results.json (interrupted?): their format is unknown",
             "finish the evaluation (running it again resumes) so its results file records the format",
         )
-    compared = f" and {len(runs)} evaluation run(s)" if runs else ""
-    return CheckResult(
-        check, Status.PASS, f"trained with {manifest.format!r} v{manifest.format_version}; the setup{compared} agree"
+    compared = (["the setup checked here"] if fmt is not None and tokenizer is not None else []) + (
+        [f"{len(runs)} evaluation run{'s' if len(runs) > 1 else ''}"] if runs else []
     )
+    trained = f"trained with {manifest.format!r} v{manifest.format_version}"
+    if not compared:
+        return CheckResult(check, Status.PASS, f"{trained} (no setup or run given to compare it with)")
+    verb = "agrees" if compared == ["the setup checked here"] or compared == ["1 evaluation run"] else "agree"
+    return CheckResult(check, Status.PASS, f"{trained}; {' and '.join(compared)} {verb} with it")
 
 
 def _task_accuracy(runs: Sequence[Run]) -> CheckResult:
@@ -96,16 +101,32 @@ def _sample_outputs(runs: Sequence[Run], samples: int) -> CheckResult:
     details = []
     for run in runs:
         for record in run.records[:samples]:
-            verdict = "ok" if record.ok else f"unparsed: {record.failure}"
             output = record.raw_output if len(record.raw_output) <= 240 else record.raw_output[:240] + "…"
-            details.append(f"{run.label} #{record.id} ({verdict}): {output!r}")
+            details.append(f"{run.label} #{record.id} ({sample_verdict(record)}): {output!r}")
     return CheckResult(
-        check, Status.PASS, "read these raw outputs: metrics summarise, outputs show", details=tuple(details)
+        check,
+        Status.PASS,
+        "read these raw outputs (parsed or not, then correct or wrong against the reference): metrics summarise, "
+        "outputs show",
+        details=tuple(details),
     )
 
 
 def _decoding(run: Run) -> str:
     return "constrained" if run.result.constrained else "unconstrained"
+
+
+def sample_verdict(record: EvalRecord) -> str:
+    """One output judged against its reference: ``not parsed: REASON``, ``parsed, correct``, ``parsed, wrong:
+    FIRST ISSUE``, or ``parsed`` where no accuracy metric applies."""
+    if not record.ok:
+        return f"not parsed: {record.failure}"
+    score = next((record.scores[name] for name in ACCURACY_METRICS if record.scores.get(name) is not None), None)
+    if score is None:
+        return "parsed"
+    if score >= 1.0:
+        return "parsed, correct"
+    return "parsed, wrong: " + (record.issues[0] if record.issues else "differs from the reference")
 
 
 def _baseline_parity(runs: Sequence[Run], baseline: Run | None) -> CheckResult:
@@ -114,8 +135,10 @@ def _baseline_parity(runs: Sequence[Run], baseline: Run | None) -> CheckResult:
         return CheckResult(
             check,
             Status.WARN,
-            "no baseline run: nothing says the small model is as good as what it replaces",
-            "evaluate the LLM (or the base model) on the same data with the same format (slmswap eval --api-base ...)",
+            "no baseline run given (and none named base, baseline or llm next to the runs): nothing says the "
+            "small model is as good as what it replaces",
+            "evaluate the LLM (or the base model) on the same data with the same format (slmswap eval --api-base "
+            "...) and name it with --baseline DIR",
         )
     if not runs:
         return CheckResult(check, Status.SKIP, "a baseline but no run to compare it with")

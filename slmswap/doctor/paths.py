@@ -3,20 +3,36 @@ format, a training output, evaluation runs."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
 from slmswap.data.named import load_data
 from slmswap.doctor.checks import diagnose
 from slmswap.doctor.result import DoctorReport
-from slmswap.evaluation.rundir import load_run_dir
+from slmswap.evaluation.rundir import RECORDS_FILE, load_run_dir
 from slmswap.formats.registry import resolve_format
 from slmswap.schema import Conversation
 from slmswap.templates.tokenize import TokenizeOptions
 from slmswap.train.job import TrainJob
 from slmswap.train.manifest import is_trained, setup_for
 
-__all__ = ["diagnose_paths"]
+__all__ = ["BASELINE_NAMES", "diagnose_paths", "find_baseline"]
+
+BASELINE_NAMES = ("base", "baseline", "llm")
+"""The names of a run directory taken as the baseline when it sits next to a run and no baseline is named (the
+demo writes ``runs/base`` next to ``runs/tuned``)."""
+
+
+def find_baseline(runs: Sequence[str | Path]) -> Path | None:
+    """The run directory next to one of ``runs`` named as in :data:`BASELINE_NAMES` (not one of ``runs``)."""
+    given = {Path(run).resolve() for run in runs}
+    for run in runs:
+        for name in BASELINE_NAMES:
+            candidate = Path(run).resolve().parent / name
+            if candidate not in given and (candidate / RECORDS_FILE).is_file():
+                return candidate
+    return None
 
 
 def diagnose_paths(
@@ -57,15 +73,25 @@ def diagnose_paths(
         tokenizer, fmt = setup_for(str(output) if trained else model, format)
     if data:
         conversations = load_data(data)
-    return diagnose(
+    found = find_baseline(runs) if baseline is None else None
+    baseline_dir = baseline or found
+    report = diagnose(
         tokenizer=tokenizer,
         fmt=fmt,
         conversations=conversations,
         options=options if max_length is None else options.model_copy(update={"max_length": max_length}),
         output_dir=Path(output) if output else None,
         runs=[load_run_dir(run) for run in runs],
-        baseline=load_run_dir(baseline) if baseline else None,
+        baseline=load_run_dir(baseline_dir) if baseline_dir else None,
         samples=samples,
         api_base=api_base,
         api_model=api_model,
     )
+    if found is None:
+        return report
+    note = f"baseline: {found}, found next to the runs (name another with --baseline DIR)"
+    noted = [
+        dataclasses.replace(result, details=(note, *result.details)) if result.check == "baseline_parity" else result
+        for result in report.results
+    ]
+    return DoctorReport(tuple(noted))

@@ -1,6 +1,8 @@
-"""Reports of one or more evaluation runs: Markdown and a self-contained HTML page with charts.
+"""Reports of one or more evaluation runs: Markdown, and a self-contained HTML page with charts
+(:mod:`slmswap.evaluation.html_report`), both rendered from the same data.
 
-A report needs only the files a run leaves behind: the records JSONL (and the results JSON, when kept). It shows every
+A report needs only the files a run leaves behind: the records JSONL (and the results JSON, when kept), and
+optionally the training history (:mod:`slmswap.train.history`) for the training curves. It shows every
 metric with its 95 % interval per run, the paired comparison of each run against the first (the baseline),
 the breakdown of parse failures, where each run fails (every metric per tool and per BFCL category, and the issue
 kinds with their counts: :attr:`MetricsReport.by_tool <slmswap.metrics.MetricsReport.by_tool>`,
@@ -10,11 +12,11 @@ a human to read.
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from slmswap._files import read_json_model, write_atomically
 from slmswap.errors import ConfigError
@@ -29,14 +31,20 @@ from slmswap.metrics import (
     default_metrics,
     mean_value,
 )
+from slmswap.metrics.scoring import SIGNIFICANCE_LEVEL
+
+if TYPE_CHECKING:
+    from slmswap.train.history import TrainingHistory
 
 __all__ = [
+    "SIGNIFICANCE_NOTE",
     "Run",
     "load_run",
     "prompt_mismatches",
     "report_html",
     "report_markdown",
     "report_summary",
+    "significance",
     "write_report",
 ]
 
@@ -44,7 +52,11 @@ _WORST = 5
 _GROUPS = 20
 """Groups shown per breakdown table (the largest first); the results file holds them all."""
 _BINARY = {metric.name: metric.binary for metric in default_metrics()}
-_COLOURS = ["#8c8c8c", "#2b7bba", "#e07b24", "#3a9a3a"]
+SIGNIFICANCE_NOTE = (
+    "significant: the paired 95 % bootstrap interval of the difference excludes zero and, for pass/fail metrics, "
+    "the exact McNemar test agrees (p < 0.05); where the two disagree, the difference is not called significant"
+)
+"""What ``significant`` means, wherever a report says it."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +141,19 @@ def _failures(run: Run) -> Counter[str]:
     return Counter(record.failure or "ok" for record in run.records)
 
 
+def significance(row: Comparison) -> str:
+    """Whether ``row``'s difference is significant, in words that name the tests (see :data:`SIGNIFICANCE_NOTE`):
+    ``yes``, ``no``, or ``no`` with what each test said when they disagree."""
+    mcnemar = row.p_value is not None and row.p_value < SIGNIFICANCE_LEVEL
+    if row.significant:
+        return "yes (interval and McNemar)" if row.p_value is not None else "yes (interval)"
+    if row.interval_excludes_zero and not mcnemar:
+        return f"no: the interval excludes 0, McNemar does not (p = {row.p_value:.2g})"
+    if mcnemar:
+        return "no: McNemar p < 0.05, but the interval reaches 0"
+    return "no"
+
+
 def prompt_mismatches(baseline: Run, run: Run) -> tuple[int, list[str]]:
     """Prompt parity of two runs: how many examples they share, and the ids whose prompts differ (another format,
     system prompt or chat template rendered them)."""
@@ -183,24 +208,35 @@ def report_summary(runs: list[Run]) -> str:
             p_value = f"{row.p_value:.4g}" if row.p_value is not None else "–"
             lines.append(
                 f"| {row.metric} | {row.difference:+.3f} | [{row.low:+.3f}, {row.high:+.3f}] | {relative} | "
-                f"{p_value} | {'yes' if row.significant else 'no'} |"
+                f"{p_value} | {significance(row)} |"
             )
+        lines += ["", f"_{SIGNIFICANCE_NOTE}._"]
     return "\n".join(lines) + "\n"
+
+
+def breakdown_rows(breakdown: Breakdown, names: list[str]) -> tuple[list[str], list[list[str]], int]:
+    """A breakdown as a table: the metric columns any group has, one row per group (name, examples, values;
+    ``–`` where a metric does not apply), the largest :data:`_GROUPS` groups first, and how many were left out."""
+    columns = [name for name in names if any(name in values for values in breakdown.values())]
+    sizes = {group: max(value.n for value in values.values()) for group, values in breakdown.items() if values}
+    shown = sorted(sizes, key=lambda group: (-sizes[group], group))[:_GROUPS]
+    rows = [
+        [group, str(sizes[group])]
+        + [f"{breakdown[group][name].value:.2f}" if name in breakdown[group] else "–" for name in columns]
+        for group in shown
+    ]
+    return columns, rows, len(sizes) - len(shown)
 
 
 def _breakdown_table(title: str, breakdown: Breakdown, names: list[str]) -> list[str]:
     if not breakdown:
         return []
-    columns = [name for name in names if any(name in values for values in breakdown.values())]
-    sizes = {group: max(value.n for value in values.values()) for group, values in breakdown.items() if values}
-    shown = sorted(sizes, key=lambda group: (-sizes[group], group))[:_GROUPS]
+    columns, rows, left_out = breakdown_rows(breakdown, names)
     lines = ["", f"### {title}", "", f"| {title.split()[-1]} | examples | " + " | ".join(columns) + " |"]
     lines.append("|---|---|" + "---|" * len(columns))
-    for group in shown:
-        cells = [f"{breakdown[group][name].value:.2f}" if name in breakdown[group] else "–" for name in columns]
-        lines.append(f"| {group} | {sizes[group]} | " + " | ".join(cells) + " |")
-    if len(sizes) > len(shown):
-        lines.append(f"\n{len(sizes) - len(shown)} smaller group(s) left out here; the results file has them all.")
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    if left_out:
+        lines.append(f"\n{left_out} smaller group(s) left out here; the results file has them all.")
     return lines
 
 
@@ -216,9 +252,13 @@ def _where_it_fails(run: Run, names: list[str]) -> list[str]:
     return lines
 
 
-def report_markdown(runs: list[Run], *, title: str = "slmswap evaluation report") -> str:
-    """The report as Markdown."""
+def report_markdown(
+    runs: list[Run], *, title: str = "slmswap evaluation report", history: TrainingHistory | None = None
+) -> str:
+    """The report as Markdown (with the training history's numbers, when one is given)."""
     lines = [f"# {title}", "", report_summary(runs).rstrip("\n")]
+    if history is not None and history.entries:
+        lines += ["", "## Training", "", *_history_table(history)]
     lines += ["", "## Parse failures (strict)", ""]
     for run in runs:
         breakdown = ", ".join(f"{reason}: {count}" for reason, count in sorted(_failures(run).items()))
@@ -234,60 +274,38 @@ def report_markdown(runs: list[Run], *, title: str = "slmswap evaluation report"
     return "\n".join(lines) + "\n"
 
 
-def _chart(runs: list[Run]) -> str:
-    """An inline SVG: one group of bars per metric, one bar per run, whiskers for the interval."""
-    names = _metric_names(runs)
-    bar, gap, height = 18, 22, 160
-    group = bar * len(runs) + gap
-    width = 60 + group * len(names)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 70}" role="img">']
-    parts.append(f'<line x1="50" y1="{height}" x2="{width}" y2="{height}" stroke="#444"/>')
-    for tick in (0, 0.5, 1):
-        y = height - tick * (height - 10)
-        parts.append(f'<text x="44" y="{y + 4:.0f}" font-size="10" text-anchor="end">{tick:g}</text>')
-    for g, name in enumerate(names):
-        x0 = 60 + g * group
-        for r, run in enumerate(runs):
-            value = run.result.metrics.values.get(name)
-            if value is None:
-                continue
-            x = x0 + r * bar
-            top = height - value.value * (height - 10)
-            colour = _COLOURS[r % len(_COLOURS)]
-            tip = html.escape(f"{run.label} {name}: {value.value:.3f} [{value.low:.3f}, {value.high:.3f}]", quote=True)
-            parts.append(
-                f'<rect x="{x}" y="{top:.1f}" width="{bar - 3}" height="{height - top:.1f}" fill="{colour}">'
-                f"<title>{tip}</title></rect>"
-            )
-            low, high = height - value.low * (height - 10), height - value.high * (height - 10)
-            mid = x + (bar - 3) / 2
-            parts.append(f'<line x1="{mid}" y1="{low:.1f}" x2="{mid}" y2="{high:.1f}" stroke="#000"/>')
-        parts.append(
-            f'<text x="{x0}" y="{height + 14}" font-size="10" transform="rotate(25 {x0} {height + 14})">'
-            f"{html.escape(name)}</text>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+def _history_table(history: TrainingHistory) -> list[str]:
+    """Step by step, the loss and every task metric logged (a blank where a step did not log it)."""
+    names = [name for name in ("loss", *history.task_metrics) if name in history.names]
+    columns = {name: dict(history.series(name)) for name in names}
+    steps = sorted({step for column in columns.values() for step in column})
+    lines = ["| step | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for step in steps:
+        cells = [f"{columns[name][step]:.4g}" if step in columns[name] else "" for name in names]
+        lines.append(f"| {step} | " + " | ".join(cells) + " |")
+    return lines
 
 
-def report_html(runs: list[Run], *, title: str = "slmswap evaluation report") -> str:
-    """The report as one self-contained HTML page (inline SVG chart, no external resources)."""
-    legend = " ".join(
-        f'<span style="color:{_COLOURS[k % len(_COLOURS)]}">■</span> {html.escape(run.label)}'
-        for k, run in enumerate(runs)
-    )
-    markdown = html.escape(report_markdown(runs, title=title))
-    return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:72em}"
-        "pre{white-space:pre-wrap;background:#f6f6f6;padding:1em;border-radius:6px}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>{legend}</p>{_chart(runs)}<pre>{markdown}</pre></body></html>\n"
-    )
+def report_html(
+    runs: list[Run], *, title: str = "slmswap evaluation report", history: TrainingHistory | None = None
+) -> str:
+    """The report as one self-contained HTML page: real tables, inline SVG charts of the metrics and of the
+    training curves (when ``history`` is given), light and dark (see :mod:`slmswap.evaluation.html_report`)."""
+    from slmswap.evaluation.html_report import render_page
+
+    return render_page(runs, title=title, history=history)
 
 
-def write_report(runs: list[Run], directory: Path, *, title: str = "slmswap evaluation report") -> Mapping[str, Path]:
-    """Write ``report.md`` and ``report.html`` into ``directory`` (atomically); return their paths."""
+def write_report(
+    runs: list[Run],
+    directory: Path,
+    *,
+    title: str = "slmswap evaluation report",
+    history: TrainingHistory | None = None,
+) -> Mapping[str, Path]:
+    """Write ``report.md`` and ``report.html`` into ``directory`` (atomically); return their paths. ``history``
+    (:func:`~slmswap.train.history.read_history` of a training output) adds the training curves."""
     paths = {"markdown": directory / "report.md", "html": directory / "report.html"}
-    write_atomically(paths["markdown"], report_markdown(runs, title=title))
-    write_atomically(paths["html"], report_html(runs, title=title))
+    write_atomically(paths["markdown"], report_markdown(runs, title=title, history=history))
+    write_atomically(paths["html"], report_html(runs, title=title, history=history))
     return paths

@@ -56,6 +56,9 @@ class EvalRecord(BaseModel):
     """What answered (as :func:`evaluate` was told), so a records file is never resumed with another model."""
     constrained: bool = False
     """Whether decoding was held to the format's grammar (so a records file is never resumed with the other)."""
+    reference: str | None = None
+    """The reference answer as the format writes it: what a perfect model would have output (``None`` in records
+    written by earlier versions, or where the format cannot write the reference)."""
 
 
 class EvaluationResult(BaseModel):
@@ -309,4 +312,12 @@ def _record(
         tokens=generation.tokens,
         model=model,
         constrained=constrained,
+        reference=_reference_text(item, fmt),
     )
+
+
+def _reference_text(item: EvalItem, fmt: ChatFormat) -> str | None:
+    try:
+        return fmt.render_assistant(item.reference)
+    except FormatError:
+        return None

@@ -38,6 +38,9 @@ __all__ = [
     "score_examples",
 ]
 
+SIGNIFICANCE_LEVEL = 0.05
+"""The level below which a McNemar p-value counts as significant (the intervals are 95 %: the same level)."""
+
 ACCURACY_METRICS = ("arguments_exact_match", "exact_match")
 """The metric that stands for held-out task accuracy: argument exact match when the data has tool calls,
 else exact match."""
@@ -183,9 +186,16 @@ class Comparison(BaseModel):
     """Exact McNemar p-value, for binary metrics."""
 
     @property
-    def significant(self) -> bool:
-        """Whether the interval of the difference excludes zero."""
+    def interval_excludes_zero(self) -> bool:
+        """Whether the 95 % paired-bootstrap interval of the difference excludes zero."""
         return self.low > 0 or self.high < 0
+
+    @property
+    def significant(self) -> bool:
+        """Whether the difference is significant at the 5 % level: its paired-bootstrap interval excludes zero
+        and, for a binary metric, the exact McNemar test agrees (``p_value < 0.05``). Where the two tests
+        disagree, the difference is not called significant."""
+        return self.interval_excludes_zero and (self.p_value is None or self.p_value < SIGNIFICANCE_LEVEL)
 
 
 def compare(a: MetricsReport, b: MetricsReport, *, seed: int = 0) -> list[Comparison]:
@@ -228,21 +238,23 @@ class Verdict(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     better: bool
-    """The difference is positive and its paired interval excludes zero."""
+    """The difference is positive and significant (:attr:`Comparison.significant`)."""
     comparison: Comparison
 
     def describe(self, baseline: str, run: str) -> str:
         """One line saying what was decided, with the difference and its interval."""
         row = self.comparison
         numbers = f"{row.difference:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
+        tests = "paired 95 % interval" + (f", McNemar p = {row.p_value:.4g}" if row.p_value is not None else "")
         if self.better:
-            return f"{run} beats {baseline} on {row.metric}: {numbers}"
-        return f"{run} does not beat {baseline} on {row.metric} with an interval excluding zero: {numbers}"
+            return f"{run} beats {baseline} on {row.metric} significantly: {numbers} ({tests})"
+        return f"{run} does not beat {baseline} on {row.metric} significantly: {numbers} ({tests})"
 
 
 def require_better(baseline: MetricsReport, run: MetricsReport, *, metric: str | None = None, seed: int = 0) -> Verdict:
     """Judge ``run`` against ``baseline`` on ``metric`` (default: the first of :data:`ACCURACY_METRICS` both
-    runs scored): better only when the difference is positive and its paired 95 % interval excludes zero.
+    runs scored): better only when the difference is positive and significant (its paired 95 % interval excludes
+    zero and, for a binary metric, the McNemar test agrees).
 
     Raises:
         ConfigError: When neither run pair scored the metric.

@@ -110,7 +110,9 @@ class TaskMetricsCallback(TrainerCallback):
     def _evaluate(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, model: Any) -> None:
         result = self.score(model, state.global_step)
         if self.trainer is not None:
+            should_log = control.should_log
             self.trainer.log({k: v for k, v in result.items() if k != "step"})
+            control.should_log = should_log  # trainer.log clears it: this step's loss must still be logged
         value = result.get(f"eval_{self.metric_for_best}")
         if value is None:
             return

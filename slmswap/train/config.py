@@ -25,8 +25,14 @@ class TrainConfig(BaseModel):
         "extra) or a full fine-tune.",
     )
     output_dir: Path = Field(default=Path("slmswap-out"), description="Where checkpoints and the result go.")
-    epochs: float = Field(default=3.0, gt=0, description="Passes over the training data (ignored if max_steps > 0).")
-    max_steps: int = Field(default=-1, description="Stop after this many optimizer steps; -1 to run the epochs.")
+    epochs: float = Field(
+        default=3.0,
+        gt=0,
+        description="Passes over the training data (ignored if max_steps > 0: the trainer warns when both are given).",
+    )
+    max_steps: int = Field(
+        default=-1, description="Stop after this many optimizer steps (overrides epochs); -1 to run the epochs."
+    )
     learning_rate: float = Field(default=2e-4, gt=0, description="Peak learning rate (LoRA likes ~1e-4 to 3e-4).")
     batch_size: int = Field(default=8, gt=0, description="Examples per device per step.")
     gradient_accumulation_steps: int = Field(default=1, gt=0, description="Steps accumulated per update.")
@@ -91,6 +97,27 @@ class TrainConfig(BaseModel):
     num_proc: int | None = Field(default=None, description="Processes for data preparation.")
     sft: dict[str, Any] = Field(default_factory=dict, description="Further trl.SFTConfig fields, passed as given.")
     peft: dict[str, Any] = Field(default_factory=dict, description="Further peft.LoraConfig fields, passed as given.")
+
+    def overridden(self) -> list[str]:
+        """The settings given here that another setting overrides, one sentence each (the trainer warns with
+        them): ``epochs`` under ``max_steps``, LoRA settings under ``method='full'``, early stopping without
+        ``eval_steps``."""
+        given = self.model_fields_set
+        notes = []
+        if self.max_steps > 0 and "epochs" in given:
+            notes.append(
+                f"epochs={self.epochs:g} is ignored: max_steps={self.max_steps} decides how long training runs "
+                "(remove one of the two)"
+            )
+        lora = sorted(given & {"lora_r", "lora_alpha", "lora_dropout", "target_modules"})
+        lora += ["peft"] if self.peft else []
+        if self.method == "full" and lora:
+            notes.append(f"{', '.join(lora)} ignored: method='full' trains every weight, without LoRA adapters")
+        if self.early_stopping_patience is not None and self.eval_steps is None:
+            notes.append(
+                "early_stopping_patience is ignored without eval_steps: the held-out slice is scored only at the end"
+            )
+        return notes
 
     def tokenize_options(self) -> TokenizeOptions:
         """How the training data is tokenized under this configuration."""

@@ -74,8 +74,10 @@ class TrainJob(BaseModel):
         return job.model_copy(update={"base": base, "config": config, "chat_template": template})
 
     def to_yaml(self) -> str:
-        """The job as YAML (what :meth:`from_yaml` reads back)."""
-        return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
+        """The job as YAML (what :meth:`from_yaml` reads back); ``epochs`` is left out when ``max_steps`` decides
+        how long training runs."""
+        ignored = {"config": {"epochs"}} if self.config.max_steps > 0 else None
+        return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True, exclude=ignored), sort_keys=False)
 
     def load_tokenizer(self) -> PreTrainedTokenizerBase:
         """The model's tokenizer, with ``chat_template`` in place of its own when one is given."""

@@ -5,7 +5,8 @@ training, and an output directory whose manifest carries the format."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from slmswap.templates import PreparationStats, prepare_dataset
 from slmswap.train.callback import FiniteGuard, TaskMetricsCallback, check_metric_for_best
 from slmswap.train.config import TrainConfig
 from slmswap.train.head import install_labelled_head
+from slmswap.train.history import HISTORY_FILE, HistoryWriter
 from slmswap.train.manifest import Manifest, load_trained_tokenizer
 from slmswap.train.progress import TrainingProgress
 from slmswap.train.threads import torch_threads
@@ -90,6 +92,11 @@ class Trainer:
         self.prepared = prepare_dataset(train, tokenizer, self.format, options, num_proc=self.config.num_proc)
         _require_kept(self.prepared.stats, "training")
         self.eval_conversations = list(eval)[: self.config.eval_examples]
+        ignored = self.config.overridden()
+        if self.config.eval_steps is not None and not self.eval_conversations:
+            ignored.append(f"eval_steps={self.config.eval_steps} is ignored: no held-out conversations were given")
+        for note in ignored:
+            warnings.warn(note, UserWarning, stacklevel=2)
         self.model = self._load(model)
         vocabulary = self.model.get_input_embeddings().num_embeddings
         if vocabulary < len(tokenizer):
@@ -116,14 +123,14 @@ class Trainer:
             return None
         from peft import LoraConfig
 
-        return LoraConfig(
-            task_type="CAUSAL_LM",
-            r=self.config.lora_r,
-            lora_alpha=self.config.lora_alpha,
-            lora_dropout=self.config.lora_dropout,
-            target_modules=self.config.target_modules,
-            **self.config.peft,
-        )
+        settings: dict[str, Any] = {
+            "task_type": "CAUSAL_LM",
+            "r": self.config.lora_r,
+            "lora_alpha": self.config.lora_alpha,
+            "lora_dropout": self.config.lora_dropout,
+            "target_modules": self.config.target_modules,
+        }
+        return LoraConfig(**_passed_through(settings, self.config.peft, "peft"))
 
     def _sft_config(self) -> Any:
         import torch
@@ -156,8 +163,7 @@ class Trainer:
         names = {field.name for field in dataclasses.fields(SFTConfig)}
         checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
         settings[checkpointing] = False
-        settings.update(self.config.sft)
-        return SFTConfig(**settings)
+        return SFTConfig(**_passed_through(settings, self.config.sft, "sft"))
 
     def train(
         self, *, resume_from_checkpoint: str | bool | None = None, callbacks: Sequence[TrainerCallback] = ()
@@ -202,6 +208,7 @@ class Trainer:
         display.trainer = trainer
         callback.announce = display.announce
         trainer.add_callback(display)  # after the scoring: it closes once the final scoring is shown
+        trainer.add_callback(HistoryWriter(output / HISTORY_FILE, fresh=not resume_from_checkpoint))
         for extra in callbacks:
             trainer.add_callback(extra)
         try:
@@ -231,6 +238,20 @@ class Trainer:
             manifest.save(output)
         self.trainer = trainer
         return TrainingOutcome(output, manifest, callback.history)
+
+
+def _passed_through(settings: dict[str, Any], given: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """``settings`` updated with the ``sft`` / ``peft`` keys ``given``, with a warning for each one that replaces
+    a setting slmswap made (from a ``TrainConfig`` field or its own defaults)."""
+    for key in sorted(set(given) & set(settings)):
+        if given[key] != settings[key]:
+            warnings.warn(
+                f"{what}.{key}={given[key]!r} overrides the {settings[key]!r} slmswap sets"
+                " (set the TrainConfig field instead where there is one)",
+                UserWarning,
+                stacklevel=4,
+            )
+    return {**settings, **given}
 
 
 def _check_passthrough(config: TrainConfig) -> None:

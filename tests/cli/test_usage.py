@@ -4,6 +4,8 @@ stderr that name the file and the field."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,12 @@ def test_formats_lists_the_built_ins_with_their_source() -> None:
             "argument --limit: expected a number of at least 1, got 0",
         ),
         (("report",), "the following arguments are required: RUN, --out"),
+        (
+            ("doctor", "slmswap-demo/train.yaml"),
+            "unrecognized arguments: slmswap-demo/train.yaml (did you mean: slmswap doctor --config "
+            "slmswap-demo/train.yaml?)",
+        ),
+        (("doctor", "--data", "demo:train", "extra"), "unrecognized arguments: extra\n"),
     ],
 )
 def test_bad_arguments_exit_2_with_usage_on_stderr(args: tuple[str, ...], message: str) -> None:
@@ -103,3 +111,29 @@ def test_inspect_out_of_range_index(tokenizer: object) -> None:
     result = slmswap("inspect", "demo:test", "--index", "60")
     assert result.returncode == 2
     assert "--index 60 is out of range (0..59)" in result.stderr
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _commands(page: Path) -> list[str]:
+    """The ``slmswap ...`` lines of a page's bash blocks, without their comments."""
+    blocks = re.findall(r"```bash\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+    lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line.startswith("slmswap ")]
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/guide/quickstart.md", "docs/reference/cli.md"])
+def test_documented_commands_run_as_written(page: str) -> None:
+    from slmswap.cli import build_parser
+
+    text = (ROOT / page).read_text(encoding="utf-8")
+    commands = _commands(ROOT / page)
+    assert len(commands) >= 5
+    first = text.index(commands[0])
+    assert "source .venv/bin/activate" in text[:first], "say how to reach the slmswap command before using it"
+    for command in commands:
+        try:
+            build_parser().parse_args(shlex.split(command)[1:])
+        except SystemExit as exc:
+            pytest.fail(f"{page}: `{command}` is refused by the command line (exit {exc.code})")

@@ -13,23 +13,25 @@ from tests.cli.cli import slmswap
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, tokenizer: object) -> Path:
-    """A small demo run (the README's main job with smaller sizes)."""
-    out = tmp_path_factory.mktemp("demo")
-    result = slmswap("demo", "--quick", "--out", out)
-    assert "Traceback" not in result.stderr, result.stderr
-    assert result.returncode in (0, 1), result.stderr  # 1: the doctor failed (asserted on below)
-    (out / "stdout.txt").write_text(result.stdout, encoding="utf-8")
-    return out
+@pytest.fixture
+def demo(quick_demo: Path) -> Path:
+    """The session's quick demo (shared with the browser test of its report)."""
+    return quick_demo
 
 
 def test_demo_writes_every_artefact_and_says_where_it_is(demo: Path) -> None:
     stdout = (demo / "stdout.txt").read_text(encoding="utf-8")
     for stage in range(1, 7):
         assert f"[{stage}/6 ·" in stdout
-    for path in ("train.yaml", "adapter/slmswap.json", "adapter/adapter_model.safetensors", "report/report.html"):
+    for path in (
+        "train.yaml",
+        "adapter/slmswap.json",
+        "adapter/adapter_model.safetensors",
+        "adapter/history.jsonl",
+        "report/report.html",
+    ):
         assert (demo / path).is_file(), path
+    assert "epochs" not in (demo / "train.yaml").read_text(encoding="utf-8")  # max_steps decides
     for run in ("base", "tuned"):
         results = json.loads((demo / "runs" / run / "results.json").read_text(encoding="utf-8"))
         assert results["examples"] == 8
@@ -37,6 +39,7 @@ def test_demo_writes_every_artefact_and_says_where_it_is(demo: Path) -> None:
     report = (demo / "report" / "report.md").read_text(encoding="utf-8")
     assert "## tuned vs base (paired)" in report
     assert "checked prompt by prompt" in report
+    assert "## Training" in report  # the curves' numbers, from adapter/history.jsonl
     manifest = json.loads((demo / "adapter" / "slmswap.json").read_text(encoding="utf-8"))
     assert manifest["format"] == "hermes"
     assert manifest["config"]["max_steps"] == 4
@@ -52,12 +55,12 @@ def test_demo_writes_every_artefact_and_says_where_it_is(demo: Path) -> None:
 
 
 def test_the_doctor_passes_on_the_demo_outcome(demo: Path) -> None:
-    result = slmswap(
-        "doctor", "--output", demo / "adapter", "--run", demo / "runs" / "tuned", "--baseline", demo / "runs" / "base"
-    )
+    result = slmswap("doctor", "--output", demo / "adapter", "--run", demo / "runs" / "tuned")
     assert "[PASS] trained_format:" in result.stdout
-    assert "[PASS] baseline_parity:" in result.stdout
-    assert "tuned #demo-test-000" in result.stdout  # sample outputs shown for a human to read
+    assert "[PASS] baseline_parity: baseline 'base' was given the very same prompts as 'tuned'" in result.stdout
+    assert "found next to the runs" in result.stdout  # runs/base, next to runs/tuned, is the baseline
+    assert "tuned #demo-test-000 (" in result.stdout  # sample outputs shown for a human to read
+    assert "tuned #demo-test-000 (ok)" not in result.stdout  # parsed, correct or wrong: never a bare "ok"
 
 
 def test_another_format_is_refused_then_caught_by_the_doctor(demo: Path, tmp_path: Path) -> None:
@@ -83,12 +86,17 @@ def test_compare_and_report_from_run_directories(demo: Path, tmp_path: Path) -> 
     compared = slmswap("compare", f"base={runs / 'base'}", f"tuned={runs / 'tuned'}")
     assert compared.returncode == 0
     assert "| tool_name_match |" in compared.stdout
-    report = slmswap("report", runs / "base", runs / "tuned", "--out", tmp_path / "report", "--title", "T")
-    assert report.returncode == 0
+    report = slmswap(
+        "report", runs / "base", runs / "tuned", "--out", tmp_path / "report", "--title", "T",
+        "--training", demo / "adapter",
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr
     assert (tmp_path / "report" / "report.md").read_text(encoding="utf-8").startswith("# T\n")
+    assert "Training loss" in (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
     same = slmswap("compare", runs / "base", runs / "base", "--require-better")
     assert same.returncode == 1
     assert "does not beat" in same.stdout
+    assert "significantly" in same.stdout
 
 
 def test_train_runs_a_yaml_job(tmp_path: Path, tokenizer: object) -> None:

@@ -127,3 +127,8 @@ def test_unknown_shape_is_reported() -> None:
 def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
     with pytest.raises(SlmswapError, match="cannot read file"):
         load_openai(tmp_path / "nope.jsonl")
+
+
+def test_the_load_report_counts_in_good_english(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "one.jsonl", [json.dumps(GOOD), "{truncated"])
+    assert load_openai(path, on_error="collect").report().splitlines()[0] == "1 conversation loaded, 1 bad row"

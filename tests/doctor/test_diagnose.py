@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slmswap.data.demo import load_demo_dataset
-from slmswap.doctor import Status, diagnose
-from slmswap.evaluation import Generation, Prompt, Run, evaluate_into
+from slmswap.doctor import Status, diagnose, diagnose_paths
+from slmswap.evaluation import Generation, Prompt, Run, eval_items, evaluate_into
 from slmswap.formats import get_format
 from slmswap.formats.hermes import HermesFormat
-from slmswap.schema import Conversation
+from slmswap.schema import Conversation, Message, ToolCall
 from slmswap.templates import TokenizeOptions
+from slmswap.train import Manifest
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -97,7 +98,7 @@ def test_zero_accuracy_and_prompt_parity(tokenizer: PreTrainedTokenizerBase, tmp
     assert same["baseline_parity"].status is Status.PASS
     assert diagnose(runs=[silent])["baseline_parity"].status is Status.WARN
     samples = report["sample_outputs"].details
-    assert samples[0] == "silent #demo-test-000 (ok): 'I cannot help with that.'"
+    assert samples[0] == "silent #demo-test-000 (parsed, wrong: tool_name_mismatch): 'I cannot help with that.'"
 
 
 def test_a_model_that_stops_abstaining_is_named(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
@@ -118,3 +119,52 @@ def test_a_model_that_stops_abstaining_is_named(tokenizer: PreTrainedTokenizerBa
     assert repr(test[0].id) in found.reason
     assert diagnose(runs=[calm], baseline=base)["abstention"].status is Status.PASS
     assert diagnose(runs=[eager])["abstention"].status is Status.SKIP
+
+
+def _answers(texts: list[str]) -> object:
+    def generate(prompts: Sequence[Prompt]) -> list[Generation]:
+        return [Generation(text=texts.pop(0), tokens=1, seconds=0.0) for _ in prompts]
+
+    return generate
+
+
+def test_sample_outputs_say_parsed_correct_or_wrong(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
+    fmt = get_format("hermes")
+    test = load_demo_dataset("test")[:3]
+    items, _ = eval_items(test, tokenizer, fmt)
+    right = fmt.render_assistant(items[0].reference)
+    call = items[1].reference.tool_calls[0]
+    changed = {key: "nowhere" if isinstance(value, str) else value for key, value in call.arguments.items()}
+    wrong = fmt.render_assistant(Message.assistant(tool_calls=[ToolCall(name=call.name, arguments=changed)]))
+    # right, then the right tool with wrong argument values, then an answer cut short
+    run = evaluate_into(tmp_path / "run", test, _answers([right, wrong, right[:12]]), tokenizer, fmt)  # type: ignore[arg-type]
+    samples = diagnose(runs=[run])["sample_outputs"].details
+    assert samples[0].startswith("run #demo-test-000 (parsed, correct): ")
+    assert samples[1].startswith("run #demo-test-001 (parsed, wrong: value_mismatch: ")
+    assert samples[2].startswith("run #demo-test-002 (not parsed: ")
+
+
+def test_the_baseline_next_to_the_run_is_found(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
+    tuned = tmp_path / "runs" / "tuned"
+    _run(tuned, tokenizer, "hermes", "No.")
+    alone = diagnose_paths(runs=[tuned])["baseline_parity"]
+    assert alone.status is Status.WARN
+    assert "no baseline run given" in alone.reason
+    _run(tmp_path / "runs" / "base", tokenizer, "hermes", "Yes.")
+    found = diagnose_paths(runs=[tuned])["baseline_parity"]
+    assert found.status is Status.PASS, found.reason
+    assert found.reason == "baseline 'base' was given the very same prompts as 'tuned'"
+    assert found.details[0].startswith(f"baseline: {tmp_path / 'runs' / 'base'}, found next to the runs")
+
+
+def test_trained_format_agreement_reads_as_a_sentence(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
+    fmt = get_format("hermes")
+    manifest = Manifest.create(
+        fmt=fmt, tokenizer=tokenizer, base_model="m", method="lora", config={}, data={}, metrics={}
+    )
+    manifest.save(tmp_path / "out")
+    run = _run(tmp_path / "tuned", tokenizer, "hermes", "No.")
+    one = diagnose(output_dir=tmp_path / "out", runs=[run])["trained_format"]
+    assert one.reason == "trained with 'hermes' v1; 1 evaluation run agrees with it"
+    both = diagnose(output_dir=tmp_path / "out", runs=[run, run], tokenizer=tokenizer, fmt=fmt)["trained_format"]
+    assert both.reason == "trained with 'hermes' v1; the setup checked here and 2 evaluation runs agree with it"

@@ -37,6 +37,13 @@ def test_to_yaml_round_trips(tmp_path: Path) -> None:
     assert again.model_dump(exclude={"base"}) == job.model_dump(exclude={"base"})
 
 
+def test_a_job_with_max_steps_shows_no_epochs() -> None:
+    stepped = TrainJob(train="demo:train", config=TrainConfig(max_steps=24)).to_yaml()
+    assert "max_steps: 24" in stepped
+    assert "epochs" not in stepped  # max_steps decides; an epochs line would say something that does not happen
+    assert "epochs: 2.0" in TrainJob(train="demo:train", config=TrainConfig(epochs=2)).to_yaml()
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

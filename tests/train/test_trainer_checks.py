@@ -79,3 +79,29 @@ def test_user_metrics_are_scored_while_training(model: PreTrainedModel, tokenize
     )
     scored = callback.score(model, 0)
     assert set(scored) == {"eval_answered", "step"}
+
+
+def test_a_setting_another_overrides_is_warned_about(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
+) -> None:
+    config = TrainConfig(max_steps=2, epochs=2, eval_steps=1)
+    with pytest.warns(UserWarning, match="is ignored") as caught:
+        Trainer(tool_conversations(4, seed=0), model=model, tokenizer=tokenizer, config=config)
+    messages = [str(warning.message) for warning in caught]
+    assert "epochs=2 is ignored: max_steps=2 decides how long training runs (remove one of the two)" in messages
+    assert "eval_steps=1 is ignored: no held-out conversations were given" in messages
+    assert TrainConfig(max_steps=2).overridden() == []  # the default epochs is not a setting the user gave
+    assert TrainConfig(method="full", lora_r=4).overridden() == [
+        "lora_r ignored: method='full' trains every weight, without LoRA adapters"
+    ]
+
+
+def test_sft_and_peft_keys_that_replace_a_setting_are_warned_about(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
+) -> None:
+    config = TrainConfig(max_steps=2, sft={"learning_rate": 0.5}, peft={"r": 4})
+    trainer = Trainer(tool_conversations(4, seed=0), model=model, tokenizer=tokenizer, config=config)
+    with pytest.warns(UserWarning, match=r"sft\.learning_rate=0\.5 overrides the 0\.0002 slmswap sets"):
+        assert trainer._sft_config().learning_rate == 0.5
+    with pytest.warns(UserWarning, match=r"peft\.r=4 overrides the 16 slmswap sets"):
+        assert trainer._peft_config().r == 4  # given twice, it used to be a TypeError

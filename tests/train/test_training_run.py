@@ -11,6 +11,7 @@ from slmswap.errors import ConfigError
 from slmswap.evaluation import TransformersBackend, evaluate
 from slmswap.models import load_model, load_tokenizer
 from slmswap.train import Manifest, TaskMetricsCallback, TrainConfig, Trainer, load_trained, template_sha256
+from slmswap.train.history import HISTORY_FILE, read_history
 from tests.train.tool_data import tool_conversations
 
 
@@ -48,6 +49,21 @@ def test_task_metrics_rise(trained: tuple[Path, dict[str, float], Trainer]) -> N
     logged = [e for e in trainer.trainer.state.log_history if "eval_tool_name_match" in e]
     assert len(logged) == 2  # next to the loss, through TRL's logging (so report_to sees them)
     assert any("loss" in e for e in trainer.trainer.state.log_history)
+
+
+def test_the_history_has_every_logged_step(trained: tuple[Path, dict[str, float], Trainer]) -> None:
+    output, _, _ = trained
+    history = read_history(output)
+    assert [step for step, _ in history.series("loss")] == [3, 6, 9, 12]  # every logging_steps
+    assert [step for step, _ in history.series("eval_tool_name_match")] == [6, 12]  # every eval_steps
+    assert {"learning_rate", "grad_norm"} <= set(history.names)
+    assert (
+        history.series("eval_arguments_exact_match")[-1][1]
+        == Manifest.load(output).metrics["final"]["eval_arguments_exact_match"]
+    )
+    with (output / HISTORY_FILE).open("a", encoding="utf-8") as stream:
+        stream.write('{"step": 13, "lo')  # a line cut short by a crash
+    assert read_history(output).entries == history.entries
 
 
 def test_manifest_carries_the_format(trained: tuple[Path, dict[str, float], Trainer]) -> None:
