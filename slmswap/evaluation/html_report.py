@@ -5,7 +5,8 @@ The page is a sequence of sections, each a small function from :class:`Page` to 
 parity, the metrics of every run (a chart with intervals and a table), the paired comparison with the first
 run, the training curves (from a training output's ``history.jsonl``), parse failures and issues, where each
 run fails (every metric per tool and per BFCL category), and the worst examples with their raw output diffed
-against the reference. Charts are inline SVG with titles and axis labels; the styles follow the reader's light or dark preference.
+against the reference. Charts are inline SVG with titles and axis labels; the styles follow the reader's light
+or dark preference.
 """
 
 from __future__ import annotations
