@@ -98,7 +98,7 @@ def test_zero_accuracy_and_prompt_parity(tokenizer: PreTrainedTokenizerBase, tmp
     assert same["baseline_parity"].status is Status.PASS
     assert diagnose(runs=[silent])["baseline_parity"].status is Status.WARN
     samples = report["sample_outputs"].details
-    assert samples[0] == "silent #demo-test-000 (parsed, wrong: tool_name_mismatch): 'I cannot help with that.'"
+    assert samples[0] == "silent #demo-test-000 (parsed, wrong: no_call): 'I cannot help with that.'"
 
 
 def test_a_model_that_stops_abstaining_is_named(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
