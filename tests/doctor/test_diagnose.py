@@ -103,8 +103,9 @@ def test_zero_accuracy_and_prompt_parity(tokenizer: PreTrainedTokenizerBase, tmp
 
 def test_a_model_that_stops_abstaining_is_named(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
     """The tuned model calls a tool on every question, also where the reference answers without one: the doctor
-    warns (paired against the baseline) and names the examples; a model that abstains as before passes."""
-    test = [c for c in load_demo_dataset("test") if not c.messages[-1].tool_calls][:4] + load_demo_dataset("test")[:2]
+    warns (paired against the baseline; eight examples, so McNemar can call it too) and names the examples; a
+    model that abstains as before passes."""
+    test = [c for c in load_demo_dataset("test") if not c.messages[-1].tool_calls][:8] + load_demo_dataset("test")[:2]
     call = '<tool_call>\n{"name": "get_news", "arguments": {"topic": "x"}}\n</tool_call>'
 
     def run(name: str, answer: str) -> Run:

@@ -144,7 +144,8 @@ def test_the_html_report_is_a_page_not_a_text_file(tmp_path: Path) -> None:
     page = paths["html"].read_text(encoding="utf-8")
     assert "<pre>#" not in page  # no Markdown in a grey box
     assert "|---|" not in page
-    assert page.count("<table>") == 4  # metrics, paired, parse outcomes, issues
+    assert page.count("<table>") == 6  # metrics, paired, parse outcomes, issues, each run's by-tool breakdown
+    assert "<h2>Where it fails: tuned</h2><h3>By tool</h3>" in page
     assert '<th scope="col">McNemar p</th>' in page or "<th class=num>McNemar p</th>" in page
     assert "prefers-color-scheme:dark" in page
     assert "Training loss" in page
@@ -155,8 +156,8 @@ def test_the_html_report_is_a_page_not_a_text_file(tmp_path: Path) -> None:
     markdown = paths["markdown"].read_text(encoding="utf-8")
     assert "## Training" in markdown
     assert "| 6 | 0.3333 | 1 |" in markdown
-    assert "## Issues (examples with each)" in markdown
-    assert "- base: missing_fields: 9, tool_name_mismatch: 9" in markdown
+    assert "## Where it fails: base" in markdown
+    assert "Issue kinds (examples showing each): missing_fields: 9, no_call: 9" in markdown
 
 
 def test_raw_output_is_diffed_against_the_reference() -> None:
