@@ -21,6 +21,7 @@ from slmswap.errors import ConfigError, DataError
 from slmswap.evaluation.choice import choose_backend
 from slmswap.evaluation.report import Run, report_summary, write_report
 from slmswap.evaluation.rundir import evaluate_into, load_run_dir
+from slmswap.evaluation.runner import PROMPTS_PER_CALL
 from slmswap.metrics import require_better
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def _eval(args: argparse.Namespace) -> int:
             choice.tokenizer,
             choice.fmt,
             model=choice.name,
-            batch_size=args.batch_size,
+            batch_size=args.batch_size or PROMPTS_PER_CALL,  # the backend sizes its own batches when not given
             progress=advance,
             constrained=args.constrained,
         )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from slmswap.errors import ConfigError
 from slmswap.evaluation.backend import Generate
 from slmswap.evaluation.report import Run, load_run
-from slmswap.evaluation.runner import evaluate
+from slmswap.evaluation.runner import PROMPTS_PER_CALL, evaluate
 from slmswap.formats.base import ChatFormat
 from slmswap.schema import Conversation
 
@@ -46,7 +46,7 @@ def evaluate_into(
     fmt: ChatFormat,
     *,
     model: str | None = None,
-    batch_size: int = 64,
+    batch_size: int = PROMPTS_PER_CALL,
     progress: Callable[[int, int], None] | None = None,
     constrained: bool = False,
 ) -> Run:

@@ -32,7 +32,18 @@ from slmswap.templates.spans import template_sha256
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["EvalRecord", "EvaluationResult", "evaluate", "parse_generation", "read_records", "scored_example"]
+__all__ = [
+    "PROMPTS_PER_CALL",
+    "EvalRecord",
+    "EvaluationResult",
+    "evaluate",
+    "parse_generation",
+    "read_records",
+    "scored_example",
+]
+
+PROMPTS_PER_CALL = 64
+"""Prompts handed to the backend in one call by default (its records are written after each call)."""
 
 
 class EvalRecord(BaseModel):
@@ -134,7 +145,7 @@ def evaluate(
     records: str | Path,
     results: str | Path | None = None,
     metrics: Sequence[Metric] | None = None,
-    batch_size: int = 64,
+    batch_size: int = PROMPTS_PER_CALL,
     seed: int = 0,
     model: str | None = None,
     progress: Callable[[int, int], None] | None = None,
