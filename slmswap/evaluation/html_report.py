@@ -197,12 +197,13 @@ def where_it_fails_section(page: Page) -> str:
             columns, rows, left_out = breakdown_rows(breakdown, names)
             numeric = range(1, len(columns) + 2)
             tables.append(
-                f"<h3>{title}</h3>"
+                f"<h3>{title}</h3><div class=wide>"
                 + _table(
                     [title.split()[-1], "examples", *map(_esc, columns)],
                     [[_esc(cell) for cell in row] for row in rows],
                     numeric=numeric,
                 )
+                + "</div>"
             )
             if left_out:
                 tables.append(f"<p class=note>{left_out} smaller group(s) left out; the results file has them all.</p>")
@@ -275,6 +276,7 @@ _STYLE = """
 --axis:#c4c8ce;--code:#202328;--s0:#9aa0a8;--s1:#5aa2f0;--s2:#f08a3c;--s3:#4cc46a;--ins:#1f4d2a;--del:#5a2424;
 --alert:#4a2323}}
 *{box-sizing:border-box}
+.wide{overflow-x:auto;max-width:100%}
 body{margin:0 auto;max-width:1100px;padding:24px;background:var(--bg);color:var(--fg);
 font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 h1{font-size:1.7rem;margin:.2em 0 .6em}h2{font-size:1.3rem;margin-top:2em;border-bottom:1px solid var(--line)}
