@@ -40,6 +40,7 @@ from slmswap.evaluation.report import Run, report_summary, write_report
 from slmswap.evaluation.rundir import evaluate_into
 from slmswap.models import DEFAULT_MODEL, load_model
 from slmswap.train.config import TrainConfig
+from slmswap.train.history import append_history, read_history
 from slmswap.train.job import TrainJob
 
 if TYPE_CHECKING:
@@ -232,6 +233,7 @@ def run_demo(
         adapter = job.config.output_dir
         model, tuned_tokenizer, _, _ = load_trained(adapter)
         tuned = evaluate(model, tuned_tokenizer, "tuned")
+        _close_curves(adapter, tuned, [c.id or str(i) for i, c in enumerate(test[: job.config.eval_examples])])
         del model
         release()
         say(_indent(_headline(tuned)))
@@ -247,8 +249,6 @@ def run_demo(
             baseline=base,
         )
         say(_indent(doctor.render()))
-        from slmswap.train.history import read_history
-
         paths = write_report(
             [base, tuned],
             out / "report",
@@ -273,6 +273,26 @@ def _write_summary(path: Path, stages: list[DemoStage], seconds: float, base: Ru
         "metrics": {run.label: _values(run) for run in (base, tuned)},
     }
     write_atomically(path, json.dumps(summary, indent=2) + "\n")
+
+
+def _close_curves(adapter: Path, tuned: Run, slice_ids: list[str]) -> None:
+    """Give the held-out curves their final point from the tuned model's evaluation, restricted to the slice
+    scored while training (``slice_ids``): the final model is not generated on twice (training skips that
+    scoring, ``eval_at_end`` off), and the curve still ends where training did."""
+    history = read_history(adapter)
+    if not history.task_metrics or not history.entries:
+        return
+    final = max(history.entries, key=lambda entry: entry["step"])
+    metrics = tuned.result.metrics
+    wanted = set(slice_ids)
+    entry = {"step": final["step"], "epoch": final.get("epoch", 0.0)}
+    for name in history.task_metrics:
+        scores = metrics.scores.get(name.removeprefix("eval_"), [])
+        kept = [s for i, s in zip(metrics.example_ids, scores, strict=True) if i in wanted and s is not None]
+        if kept:
+            entry[name] = sum(kept) / len(kept)
+    if len(entry) > 2 and final["step"] > max(step for step, _ in history.series(history.task_metrics[0])):
+        append_history(adapter, entry)
 
 
 def _values(run: Run) -> dict[str, float]:

@@ -57,14 +57,20 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _column(name: str) -> str:
+    """A metric's name as a column header that may break after each underscore, so a table of many metrics fits."""
+    return _esc(name).replace("_", "_<wbr>")
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Sequence[int] = ()) -> str:
-    """A table; ``header`` and the cells are HTML already (escape text first); ``numeric`` columns align right."""
+    """A table; ``header`` and the cells are HTML already (escape text first); ``numeric`` columns align right.
+    On a screen narrower than the table, the table scrolls inside its box and the page does not."""
 
     def cells(tag: str, row: Sequence[str]) -> str:
         return "".join(f"<{tag}{' class=num' if k in numeric else ''}>{cell}</{tag}>" for k, cell in enumerate(row))
 
     body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
-    return f"<table><thead><tr>{cells('th', header)}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class=wide><table><thead><tr>{cells('th', header)}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
 def _legend(runs: Sequence[Run]) -> str:
@@ -197,13 +203,12 @@ def where_it_fails_section(page: Page) -> str:
             columns, rows, left_out = breakdown_rows(breakdown, names)
             numeric = range(1, len(columns) + 2)
             tables.append(
-                f"<h3>{title}</h3><div class=wide>"
+                f"<h3>{title}</h3>"
                 + _table(
-                    [title.split()[-1], "examples", *map(_esc, columns)],
+                    [title.split()[-1], "examples", *map(_column, columns)],
                     [[_esc(cell) for cell in row] for row in rows],
                     numeric=numeric,
                 )
-                + "</div>"
             )
             if left_out:
                 tables.append(f"<p class=note>{left_out} smaller group(s) left out; the results file has them all.</p>")
@@ -284,7 +289,7 @@ h3{font-size:1.05rem}h4{font-size:1rem;margin:.2em 0;font-weight:600}
 table{border-collapse:collapse;margin:.8em 0;max-width:100%}
 th,td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;
 overflow-wrap:anywhere}
-th{font-weight:600}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th{font-weight:600}.num{text-align:right;font-variant-numeric:tabular-nums}td.num{white-space:nowrap}
 .muted{color:var(--muted)}.note{color:var(--muted)}.alert{background:var(--alert);padding:8px;border-radius:6px}
 .yes{font-weight:600}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--code);padding:8px 10px;border-radius:6px;

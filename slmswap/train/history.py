@@ -19,7 +19,7 @@ from transformers import TrainerCallback
 if TYPE_CHECKING:
     from transformers import TrainerControl, TrainerState, TrainingArguments
 
-__all__ = ["HISTORY_FILE", "HistoryWriter", "TrainingHistory", "read_history"]
+__all__ = ["HISTORY_FILE", "HistoryWriter", "TrainingHistory", "append_history", "read_history"]
 
 HISTORY_FILE = "history.jsonl"
 """The history's file name in a training output directory."""
@@ -71,6 +71,17 @@ def read_history(path: str | Path) -> TrainingHistory:
     return TrainingHistory(tuple(entries))
 
 
+def append_history(path: str | Path, entry: dict[str, float]) -> None:
+    """Append one entry (``step``, ``epoch`` and numbers) to the history in ``path``: a ``history.jsonl`` file or
+    the training output directory holding it."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / HISTORY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as stream:
+        stream.write(json.dumps(entry) + "\n")
+
+
 def _numbers(logs: dict[str, Any]) -> dict[str, float]:
     return {
         key: float(value)
@@ -106,8 +117,5 @@ class HistoryWriter(TrainerCallback):
         """Append the step, the epoch and the numbers just logged."""
         logs = _numbers(kwargs.get("logs") or {})
         if logs and state.is_world_process_zero:
-            entry = {"step": state.global_step, "epoch": round(state.epoch or 0.0, 4), **logs}
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as stream:
-                stream.write(json.dumps(entry) + "\n")
+            append_history(self.path, {"step": state.global_step, "epoch": round(state.epoch or 0.0, 4), **logs})
         return control

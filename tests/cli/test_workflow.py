@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from slmswap.train.history import read_history
 from tests.cli.cli import slmswap
 
 pytestmark = pytest.mark.slow
@@ -46,6 +47,9 @@ def test_demo_writes_every_artefact_and_says_where_it_is(demo: Path) -> None:
     scored = [entry["step"] for entry in manifest["metrics"]["history"]]
     assert scored  # the curve points scored while training
     assert max(scored) < 4  # the final model is scored once, by the tuned evaluation afterwards
+    curve = read_history(demo / "adapter").series("eval_arguments_exact_match")
+    tuned = json.loads((demo / "runs" / "tuned" / "results.json").read_text(encoding="utf-8"))
+    assert curve[-1] == (4, tuned["metrics"]["values"]["arguments_exact_match"]["value"])  # ends at the final step
     names = [path.name for path in (demo / "adapter").iterdir()]
     leftovers = [name for name in names if name.startswith("checkpoint") or name == "README.md"]
     assert leftovers == []  # no optimizer checkpoint, no boilerplate model card
