@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from slmswap.metrics.stats import Interval
+
 __all__ = ["Bar", "Line", "bar_chart", "line_chart"]
 
 _LEFT_PAD = 12
@@ -19,11 +21,9 @@ _LEFT_PAD = 12
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar: a value in [0, 1] with its interval."""
+    """One bar: a value in [0, 1] with its interval, and the tooltip that states them."""
 
-    value: float
-    low: float
-    high: float
+    interval: Interval
     tip: str
 
 
@@ -83,17 +83,17 @@ def bar_chart(
             if value is None:
                 continue
             y = y0 + k * bar
-            length = max(value.value, 0.0) * plot_width
+            length = max(value.interval.value, 0.0) * plot_width
             parts.append(
                 f'<rect class="series-{k}" x="{plot_left}" y="{y + 1}" width="{max(length, 3):.1f}" '
                 f'height="{bar - 3}"><title>{_esc(value.tip)}</title></rect>'
             )
-            low, high = plot_left + value.low * plot_width, plot_left + value.high * plot_width
+            low, high = plot_left + value.interval.low * plot_width, plot_left + value.interval.high * plot_width
             mid = y + (bar - 1) / 2
             parts.append(f'<line class="whisker" x1="{low:.1f}" y1="{mid:.1f}" x2="{high:.1f}" y2="{mid:.1f}"/>')
             parts.append(
                 f'<text class="value" x="{max(high, plot_left + length) + 6:.1f}" y="{mid + 4:.1f}">'
-                f"{value.value:.2f}</text>"
+                f"{value.interval.value:.2f}</text>"
             )
     parts.append(
         f'<text class="axis-label x-label" x="{plot_left + plot_width / 2:.0f}" y="{bottom + 42}" '

@@ -31,6 +31,7 @@ from slmswap.evaluation.report import (
     significance,
 )
 from slmswap.evaluation.runner import EvalRecord
+from slmswap.metrics.stats import Interval
 
 if TYPE_CHECKING:
     from slmswap.train.history import TrainingHistory
@@ -101,7 +102,7 @@ def metrics_section(page: Page) -> str:
                 bars.append(None)
                 continue
             tip = f"{run.label} {name}: {value.value:.3f} [{value.low:.3f}, {value.high:.3f}], n={value.n}"
-            bars.append(Bar(value.value, value.low, value.high, tip))
+            bars.append(Bar(Interval(value.value, value.low, value.high), tip))
         series.append((run.label, bars))
     chart = bar_chart(
         "Held-out metrics per run (95 % bootstrap intervals)",

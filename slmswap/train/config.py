@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from slmswap._files import read_yaml_mapping, validate
 from slmswap.templates.spans import TurnSelection
@@ -35,6 +35,15 @@ class TrainConfig(BaseModel):
     )
     learning_rate: float = Field(default=2e-4, gt=0, description="Peak learning rate (LoRA likes ~1e-4 to 3e-4).")
     batch_size: int = Field(default=8, gt=0, description="Examples per device per step.")
+    micro_batch_size: int | None = Field(
+        default=None,
+        gt=0,
+        description="Examples in one forward and backward pass: a batch runs as batch_size / micro_batch_size "
+        "passes whose gradients add up to the same optimizer step (the loss is normalised over the whole batch, "
+        "so the update is the same). None: 1 on CPU, where one sequence needs neither padding nor packing (on "
+        "the demo: the same loss at every step, 1.4x faster and half the peak memory of a padding-free pass of "
+        "4), the whole batch on a GPU. Must divide batch_size.",
+    )
     gradient_accumulation_steps: int = Field(default=1, gt=0, description="Steps accumulated per update.")
     lora_r: int = Field(default=16, gt=0, description="LoRA rank.")
     lora_alpha: int = Field(default=32, gt=0, description="LoRA scaling numerator (alpha / r scales the update).")
@@ -58,11 +67,12 @@ class TrainConfig(BaseModel):
     train_tool_results: bool = Field(default=False, description="Also train tool-result turns.")
     padding_free: bool = Field(
         default=True,
-        description="Pack a batch into one row without padding (TRL's padding-free collation). Exact (the same "
-        "loss as padded rows) wherever the model's attention keeps packed sequences apart: transformers' SDPA and "
-        "eager attention read the sequence boundaries from the position ids, flash attention from the sequence "
-        "lengths TRL passes. Saves the 15-35 % of a random batch that is padding; set False for a model whose "
-        "attention ignores position ids (some vision-language models).",
+        description="Pack a micro-batch of several examples into one row without padding (TRL's padding-free "
+        "collation; a micro-batch of one needs neither). Exact (the same loss as padded rows) wherever the "
+        "model's attention keeps packed sequences apart: transformers' SDPA and eager attention read the "
+        "sequence boundaries from the position ids, flash attention from the sequence lengths TRL passes. Saves "
+        "the 15-35 % of a random batch that is padding; set False for a model whose attention ignores position "
+        "ids (some vision-language models).",
     )
     threads: int | None = Field(
         default=None,
@@ -97,6 +107,19 @@ class TrainConfig(BaseModel):
     num_proc: int | None = Field(default=None, description="Processes for data preparation.")
     sft: dict[str, Any] = Field(default_factory=dict, description="Further trl.SFTConfig fields, passed as given.")
     peft: dict[str, Any] = Field(default_factory=dict, description="Further peft.LoraConfig fields, passed as given.")
+
+    @model_validator(mode="after")
+    def _micro_batches_fill_the_batch(self) -> TrainConfig:
+        if self.micro_batch_size is not None and self.batch_size % self.micro_batch_size:
+            raise ValueError(
+                f"micro_batch_size={self.micro_batch_size} does not divide batch_size={self.batch_size}: a batch "
+                "must split into whole micro-batches"
+            )
+        return self
+
+    def micro_batch(self, *, cuda: bool) -> int:
+        """Examples per forward pass: ``micro_batch_size``, else 1 on CPU and the whole batch on a GPU."""
+        return self.micro_batch_size or (self.batch_size if cuda else 1)
 
     def overridden(self) -> list[str]:
         """The settings given here that another setting overrides, one sentence each (the trainer warns with

@@ -137,13 +137,14 @@ class Trainer:
         from trl.trainer.sft_config import SFTConfig
 
         cuda = torch.cuda.is_available()
+        micro = self.config.micro_batch(cuda=cuda)
         settings: dict[str, Any] = {
             "output_dir": str(self.config.output_dir),
             "num_train_epochs": self.config.epochs,
             "max_steps": self.config.max_steps,
             "learning_rate": self.config.learning_rate,
-            "per_device_train_batch_size": self.config.batch_size,
-            "gradient_accumulation_steps": self.config.gradient_accumulation_steps,
+            "per_device_train_batch_size": micro,
+            "gradient_accumulation_steps": self.config.gradient_accumulation_steps * (self.config.batch_size // micro),
             "logging_steps": self.config.logging_steps,
             "report_to": self.config.report_to,
             "seed": self.config.seed,

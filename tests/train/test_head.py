@@ -29,7 +29,9 @@ def _loss_and_gradient(trainer: Any, batch: dict[str, Any]) -> tuple[torch.Tenso
 def _trl_trainer(tmp_path: Path, tokenizer: Any, padding_free: bool) -> Any:
     from trl.trainer.sft_trainer import SFTTrainer
 
-    config = TrainConfig(output_dir=tmp_path, max_steps=1, batch_size=4, lora_dropout=0.0, padding_free=padding_free)
+    config = TrainConfig(
+        output_dir=tmp_path, max_steps=1, batch_size=4, micro_batch_size=4, lora_dropout=0.0, padding_free=padding_free
+    )
     facade = Trainer(load_demo_dataset("train")[:8], tokenizer=tokenizer, model="smollm2-135m-instruct", config=config)
     trainer = SFTTrainer(
         model=facade.model,
