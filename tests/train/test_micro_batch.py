@@ -44,8 +44,11 @@ def test_micro_batches_train_the_same_model(tmp_path: Path, tokenizer: Any) -> N
     assert len(losses) == len(whole_losses) == 2
     assert losses == pytest.approx(whole_losses, rel=1e-4)  # the second loss is after one update: the same update
     assert weights.keys() == whole.keys()
-    for name, tensor in weights.items():
-        assert float((tensor - whole[name]).norm() / whole[name].norm().clamp_min(1e-12)) < 1e-3, name
+    difference = torch.cat([(weights[name] - whole[name]).flatten() for name in whole]).norm()
+    assert float(difference / torch.cat([tensor.flatten() for tensor in whole.values()]).norm()) < 1e-3
+    for name, tensor in weights.items():  # Adam divides by the gradient's size: summation-order noise in a
+        # near-zero gradient moves a weight by up to a learning-rate step, so per tensor the bound is looser
+        assert float((tensor - whole[name]).norm() / whole[name].norm().clamp_min(1e-12)) < 1e-2, name
 
 
 def test_one_example_per_pass_on_cpu_the_batch_on_a_gpu() -> None:
