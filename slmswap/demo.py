@@ -59,9 +59,9 @@ class DemoOptions(BaseModel):
 
     out: Path = Field(default=Path("slmswap-demo"), description="Directory everything is written to.")
     format: str = Field(default="hermes", description="Chat format to train and evaluate with.")
-    steps: int = Field(default=24, gt=0, description="LoRA optimizer steps.")
-    batch_size: int = Field(default=4, gt=0, description="Training examples per step.")
-    learning_rate: float = Field(default=1e-3, gt=0, description="Peak learning rate.")
+    steps: int = Field(default=48, gt=0, description="LoRA optimizer steps.")
+    batch_size: int = Field(default=2, gt=0, description="Training examples per step.")
+    learning_rate: float = Field(default=2e-3, gt=0, description="Peak learning rate.")
     train_examples: int | None = Field(default=None, gt=0, description="Use only the first N training examples.")
     test_examples: int = Field(default=40, gt=0, description="Held-out examples evaluated before and after.")
     max_new_tokens: int | None = Field(

@@ -37,7 +37,10 @@ def _eval_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--limit", type=count, default=None, help="evaluate only the first N examples")
     parser.add_argument(
-        "--batch-size", type=count, default=None, help="prompts generated together (default: as many as fit 1 GiB)"
+        "--batch-size",
+        type=count,
+        default=None,
+        help="prompts generated together (default: as many as fit 512 MiB of cache)",
     )
     parser.add_argument("--max-new-tokens", type=count, default=256, help="longest answer (default: 256)")
     parser.add_argument(
