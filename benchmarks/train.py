@@ -3,8 +3,10 @@
 Both train the default SmolLM2 with LoRA (r16, all linear layers, batch 4, hermes) on the same slmswap-prepared
 demo examples in the same order:
 
-  (a) TRL's ``SFTTrainer`` as it comes: padded batches, its chunked log-prob head over every position;
-  (b) the slmswap ``Trainer`` facade: padding-free batches, the head only at labelled positions;
+  (a) TRL's ``SFTTrainer`` as it comes: padded batches of 4 in one pass, its chunked log-prob head over every
+      position;
+  (b) the slmswap ``Trainer`` facade: on CPU micro-batches of one conversation (no padding, gradients
+      accumulated into the same optimizer step), the head only at labelled positions;
 
 alternately (a, b, a, b, ... ``--rounds`` times, ``--steps`` steps each, fresh LoRA weights each run), so load on
 the machine falls on both alike. Per variant it reports trained tokens per second (tokens of the batches, padding
@@ -90,7 +92,9 @@ def _run(variant: str, steps: int, threads: int, out: Path) -> dict[str, Any]:
     if variant == "trl":
         trainer = SFTTrainer(
             model=facade.model,
-            args=dataclasses.replace(facade._sft_config(), padding_free=False),
+            args=dataclasses.replace(
+                facade._sft_config(), padding_free=False, per_device_train_batch_size=4, gradient_accumulation_steps=1
+            ),
             train_dataset=facade.prepared.dataset,
             processing_class=facade.tokenizer,
             peft_config=facade._peft_config(),
