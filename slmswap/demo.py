@@ -19,6 +19,7 @@ tuned model is loaded), and each stage ends with a line giving its time and peak
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -78,9 +79,10 @@ class DemoOptions(BaseModel):
     )
     curve_points: int = Field(
         default=6,
-        gt=0,
-        description="How often the held-out slice is scored while training (the loss is logged twice as often): "
-        "the points of the report's training curves.",
+        ge=2,
+        description="Points of the report's held-out curves: step 0 (the base evaluation: LoRA starts as the "
+        "identity), the scorings of the held-out slice while training, and the final step (the tuned evaluation); "
+        "the loss is logged twice as often.",
     )
 
 
@@ -139,7 +141,7 @@ def write_job(options: DemoOptions) -> Path:
             batch_size=options.batch_size,
             learning_rate=options.learning_rate,
             logging_steps=max(1, options.steps // (2 * options.curve_points)),
-            eval_steps=max(1, options.steps // options.curve_points),
+            eval_steps=math.ceil(options.steps / (options.curve_points - 1)),
             eval_examples=8,
             eval_max_new_tokens=options.max_new_tokens,
             eval_at_end=False,  # the demo evaluates the final model on the whole held-out split right after
@@ -233,7 +235,7 @@ def run_demo(
         adapter = job.config.output_dir
         model, tuned_tokenizer, _, _ = load_trained(adapter)
         tuned = evaluate(model, tuned_tokenizer, "tuned")
-        _close_curves(adapter, tuned, [c.id or str(i) for i, c in enumerate(test[: job.config.eval_examples])])
+        _close_curves(adapter, base, tuned, [c.id or str(i) for i, c in enumerate(test[: job.config.eval_examples])])
         del model
         release()
         say(_indent(_headline(tuned)))
@@ -275,24 +277,31 @@ def _write_summary(path: Path, stages: list[DemoStage], seconds: float, base: Ru
     write_atomically(path, json.dumps(summary, indent=2) + "\n")
 
 
-def _close_curves(adapter: Path, tuned: Run, slice_ids: list[str]) -> None:
-    """Give the held-out curves their final point from the tuned model's evaluation, restricted to the slice
-    scored while training (``slice_ids``): the final model is not generated on twice (training skips that
-    scoring, ``eval_at_end`` off), and the curve still ends where training did."""
+def _close_curves(adapter: Path, base: Run, tuned: Run, slice_ids: list[str]) -> None:
+    """Give the held-out curves their two ends from the evaluations either side of training, restricted to the
+    slice scored while training (``slice_ids``): step 0 is the base model (a LoRA adapter starts as the
+    identity), the final step the tuned model. Neither model is generated on twice (training skips its final
+    scoring, ``eval_at_end`` off)."""
     history = read_history(adapter)
-    if not history.task_metrics or not history.entries:
+    if not history.entries:
         return
     final = max(history.entries, key=lambda entry: entry["step"])
-    metrics = tuned.result.metrics
-    wanted = set(slice_ids)
-    entry = {"step": final["step"], "epoch": final.get("epoch", 0.0)}
-    for name in history.task_metrics:
-        scores = metrics.scores.get(name.removeprefix("eval_"), [])
+    ends = {0.0: (0.0, base), final["step"]: (final.get("epoch", 0.0), tuned)}
+    for step, (epoch, run) in ends.items():
+        scores = _slice_scores(run, set(slice_ids))
+        if scores:
+            append_history(adapter, {"step": step, "epoch": epoch, **scores})
+
+
+def _slice_scores(run: Run, wanted: set[str]) -> dict[str, float]:
+    """Each metric of ``run`` over the examples in ``wanted``, ``eval_``-prefixed as the training history logs it."""
+    metrics = run.result.metrics
+    result = {}
+    for name, scores in metrics.scores.items():
         kept = [s for i, s in zip(metrics.example_ids, scores, strict=True) if i in wanted and s is not None]
         if kept:
-            entry[name] = sum(kept) / len(kept)
-    if len(entry) > 2 and final["step"] > max(step for step, _ in history.series(history.task_metrics[0])):
-        append_history(adapter, entry)
+            result[f"eval_{name}"] = sum(kept) / len(kept)
+    return result
 
 
 def _values(run: Run) -> dict[str, float]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from slmswap.cli._common import EXIT_CHECK, EXIT_OK, Command, count, progress_bar
 
-_QUICK = {"steps": 4, "train_examples": 64, "test_examples": 8, "max_new_tokens": 64, "curve_points": 2}
+_QUICK = {"steps": 4, "train_examples": 64, "test_examples": 8, "max_new_tokens": 64, "curve_points": 3}
 """``--quick``: a smoke run (a minute or two), too short for the fine-tune to beat the base model reliably."""
 
 

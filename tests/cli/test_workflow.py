@@ -48,8 +48,14 @@ def test_demo_writes_every_artefact_and_says_where_it_is(demo: Path) -> None:
     assert scored  # the curve points scored while training
     assert max(scored) < 4  # the final model is scored once, by the tuned evaluation afterwards
     curve = read_history(demo / "adapter").series("eval_arguments_exact_match")
-    tuned = json.loads((demo / "runs" / "tuned" / "results.json").read_text(encoding="utf-8"))
-    assert curve[-1] == (4, tuned["metrics"]["values"]["arguments_exact_match"]["value"])  # ends at the final step
+    value = {
+        run: json.loads((demo / "runs" / run / "results.json").read_text(encoding="utf-8"))["metrics"]["values"][
+            "arguments_exact_match"
+        ]["value"]
+        for run in ("base", "tuned")
+    }
+    assert [step for step, _ in curve] == [0, 2, 4]  # --quick: 3 curve points, one scored while training
+    assert (curve[0][1], curve[-1][1]) == (value["base"], value["tuned"])  # the ends: the two evaluations
     names = [path.name for path in (demo / "adapter").iterdir()]
     leftovers = [name for name in names if name.startswith("checkpoint") or name == "README.md"]
     assert leftovers == []  # no optimizer checkpoint, no boilerplate model card
