@@ -86,7 +86,7 @@ def _run(variant: str, steps: int, threads: int, out: Path) -> dict[str, Any]:
     torch.set_num_threads(threads)
     record: dict[str, Any] = {"variant": variant, "threads": threads, "step_seconds": []}
     config = TrainConfig(
-        output_dir=out, max_steps=steps, batch_size=4, logging_steps=1, threads=threads, sft={"save_strategy": "no"}
+        output_dir=out, max_steps=steps, batch_size=4, logging_steps=1, threads=threads, checkpoints=False
     )
     facade = Trainer(load_demo_dataset("train")[:64], format="hermes", config=config)
     if variant == "trl":

@@ -147,7 +147,7 @@ def write_job(options: DemoOptions) -> Path:
             eval_at_end=False,  # the demo evaluates the final model on the whole held-out split right after
             threads=options.threads,
             seed=options.seed,
-            sft={"save_strategy": "no"},  # no optimizer checkpoint left in the adapter directory
+            checkpoints=False,  # no optimizer checkpoint left in the adapter directory
         ),
     )
     path = out / "train.yaml"

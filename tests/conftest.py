@@ -87,4 +87,5 @@ def quick_demo(tmp_path_factory: pytest.TempPathFactory, tokenizer: PreTrainedTo
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode in (0, 1), result.stderr  # 1: the doctor failed (the tests say on what)
     (out / "stdout.txt").write_text(result.stdout, encoding="utf-8")
+    (out / "stderr.txt").write_text(result.stderr, encoding="utf-8")
     return out

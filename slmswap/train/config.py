@@ -74,6 +74,11 @@ class TrainConfig(BaseModel):
         "the 15-35 % of a random batch that is padding; set False for a model whose attention ignores position "
         "ids (some vision-language models).",
     )
+    checkpoints: bool = Field(
+        default=True,
+        description="Save resumable checkpoints (model, optimizer and scheduler state) in output_dir every 500 "
+        "steps and at the end; off when the final model is all a run should leave (the demo).",
+    )
     threads: int | None = Field(
         default=None,
         gt=0,

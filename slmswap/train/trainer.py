@@ -148,10 +148,10 @@ class Trainer:
             "logging_steps": self.config.logging_steps,
             "report_to": self.config.report_to,
             "seed": self.config.seed,
-            "save_strategy": "steps",
+            "save_strategy": "steps" if self.config.checkpoints else "no",
             "save_steps": 500,
             "max_length": None,  # lengths are slmswap's business: it never cuts a target silently
-            "padding_free": self.config.padding_free,
+            "padding_free": self.config.padding_free and micro > 1,  # one sequence a pass has nothing to pack
             "dataset_kwargs": {"skip_prepare_dataset": True},
             "remove_unused_columns": False,
             "bf16": cuda and torch.cuda.is_bf16_supported(),

@@ -64,6 +64,9 @@ def test_demo_writes_every_artefact_and_says_where_it_is(demo: Path) -> None:
     assert all(stage["seconds"] > 0 and stage["peak_rss_bytes"] > 0 for stage in summary["stages"])
     assert summary["metrics"]["tuned"]["tool_name_match"] >= 0
     assert stdout.count("peak memory") == 6
+    stderr = (demo / "stderr.txt").read_text(encoding="utf-8")
+    for noise in ("Warning", "[RANK", "{'loss'", "Loading weights"):  # the libraries stay quiet without --verbose
+        assert noise not in stderr, stderr
 
 
 def test_the_doctor_passes_on_the_demo_outcome(demo: Path) -> None:

@@ -27,7 +27,7 @@ def _train(out: Path, tokenizer: Any, micro: int) -> tuple[list[float], dict[str
         micro_batch_size=micro,
         learning_rate=1e-3,
         logging_steps=1,
-        sft={"save_strategy": "no"},
+        checkpoints=False,
     )
     trainer = Trainer(load_demo_dataset("train")[:8], tokenizer=tokenizer, format="hermes", config=config)
     arguments = trainer._sft_config()
