@@ -93,7 +93,10 @@ def _run(variant: str, steps: int, threads: int, out: Path) -> dict[str, Any]:
         trainer = SFTTrainer(
             model=facade.model,
             args=dataclasses.replace(
-                facade._sft_config(), padding_free=False, per_device_train_batch_size=4, gradient_accumulation_steps=1
+                facade._sft_config(),
+                padding_free=False,
+                per_device_train_batch_size=config.batch_size,
+                gradient_accumulation_steps=1,
             ),
             train_dataset=facade.prepared.dataset,
             processing_class=facade.tokenizer,

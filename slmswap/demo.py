@@ -235,7 +235,8 @@ def run_demo(
         adapter = job.config.output_dir
         model, tuned_tokenizer, _, _ = load_trained(adapter)
         tuned = evaluate(model, tuned_tokenizer, "tuned")
-        _close_curves(adapter, base, tuned, [c.id or str(i) for i, c in enumerate(test[: job.config.eval_examples])])
+        slice_ids = {item.id for item in eval_items(test[: job.config.eval_examples], tokenizer, fmt)[0]}
+        _close_curves(adapter, base, tuned, slice_ids)
         del model
         release()
         say(_indent(_headline(tuned)))
@@ -277,7 +278,7 @@ def _write_summary(path: Path, stages: list[DemoStage], seconds: float, base: Ru
     write_atomically(path, json.dumps(summary, indent=2) + "\n")
 
 
-def _close_curves(adapter: Path, base: Run, tuned: Run, slice_ids: list[str]) -> None:
+def _close_curves(adapter: Path, base: Run, tuned: Run, slice_ids: set[str]) -> None:
     """Give the held-out curves their two ends from the evaluations either side of training, restricted to the
     slice scored while training (``slice_ids``): step 0 is the base model (a LoRA adapter starts as the
     identity), the final step the tuned model. Neither model is generated on twice (training skips its final
@@ -288,7 +289,7 @@ def _close_curves(adapter: Path, base: Run, tuned: Run, slice_ids: list[str]) ->
     final = max(history.entries, key=lambda entry: entry["step"])
     ends = {0.0: (0.0, base), final["step"]: (final.get("epoch", 0.0), tuned)}
     for step, (epoch, run) in ends.items():
-        scores = _slice_scores(run, set(slice_ids))
+        scores = _slice_scores(run, slice_ids)
         if scores:
             append_history(adapter, {"step": step, "epoch": epoch, **scores})
 
