@@ -23,7 +23,7 @@ def main() -> None:
     from slmswap.data.demo import load_demo_dataset
     from slmswap.evaluation import TransformersBackend, evaluate_into
     from slmswap.metrics import compare
-    from slmswap.train.trainer import load_trained
+    from slmswap.trained.load import load_trained
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tuned", type=Path, help="a demo training output (slmswap demo's OUT/adapter)")

@@ -37,12 +37,13 @@ from slmswap.doctor import DoctorReport, diagnose
 from slmswap.errors import CheckError
 from slmswap.evaluation.generation import TransformersBackend
 from slmswap.evaluation.prompts import answer_budget, eval_items
-from slmswap.evaluation.report import Run, report_summary, write_report
+from slmswap.evaluation.report import Run, report_summary
+from slmswap.evaluation.report_files import write_report
 from slmswap.evaluation.rundir import evaluate_into
 from slmswap.models import DEFAULT_MODEL, load_model
 from slmswap.train.config import TrainConfig
-from slmswap.train.history import append_history, read_history
 from slmswap.train.job import TrainJob
+from slmswap.trained.history import append_history, read_history
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -224,7 +225,7 @@ def run_demo(
         say(_indent(_headline(base)))
 
     with stage(4, f"fine-tuning with LoRA: {options.steps} steps of {options.batch_size} (the job: {job_file})"):
-        from slmswap.train.trainer import load_trained
+        from slmswap.trained.load import load_trained
 
         trainer = job.trainer(tokenizer=tokenizer, train=train)
         trainer.train()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slmswap.models import DEFAULT_MODEL
-from slmswap.train.manifest import is_trained, setup_for
+from slmswap.trained.manifest import is_trained, setup_for
 
 __all__ = [
     "Command",

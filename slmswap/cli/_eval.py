@@ -19,7 +19,8 @@ from slmswap.cli._common import (
 from slmswap.data.named import load_data
 from slmswap.errors import ConfigError, DataError
 from slmswap.evaluation.choice import choose_backend
-from slmswap.evaluation.report import Run, report_summary, write_report
+from slmswap.evaluation.report import Run, report_summary
+from slmswap.evaluation.report_files import write_report
 from slmswap.evaluation.rundir import evaluate_into, load_run_dir
 from slmswap.evaluation.runner import PROMPTS_PER_CALL
 from slmswap.metrics import require_better
@@ -173,7 +174,7 @@ def _report(args: argparse.Namespace) -> int:
     runs = [_run(spec) for spec in args.runs]
     history = None
     if args.training:
-        from slmswap.train.history import HISTORY_FILE, read_history
+        from slmswap.trained.history import HISTORY_FILE, read_history
 
         history = read_history(args.training)
         if not history.entries:

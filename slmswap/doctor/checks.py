@@ -15,7 +15,7 @@ from slmswap.formats.base import ChatFormat
 from slmswap.schema import Conversation
 from slmswap.templates.lint import sample_conversations
 from slmswap.templates.tokenize import TokenizeOptions
-from slmswap.train.manifest import Manifest
+from slmswap.trained.manifest import Manifest
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

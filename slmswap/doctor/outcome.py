@@ -11,7 +11,7 @@ from slmswap.evaluation.report import Run, prompt_mismatches
 from slmswap.evaluation.runner import EvalRecord
 from slmswap.formats.base import ChatFormat
 from slmswap.metrics import ACCURACY_METRICS, compare
-from slmswap.train.manifest import Manifest
+from slmswap.trained.manifest import Manifest
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

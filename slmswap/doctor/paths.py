@@ -15,7 +15,7 @@ from slmswap.formats.registry import resolve_format
 from slmswap.schema import Conversation
 from slmswap.templates.tokenize import TokenizeOptions
 from slmswap.train.job import TrainJob
-from slmswap.train.manifest import is_trained, setup_for
+from slmswap.trained.manifest import is_trained, setup_for
 
 __all__ = ["BASELINE_NAMES", "diagnose_paths", "find_baseline"]
 

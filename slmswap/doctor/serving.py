@@ -9,7 +9,7 @@ from pathlib import Path
 
 from slmswap.doctor.result import CheckResult, Status
 from slmswap.schema import Conversation
-from slmswap.train.manifest import Manifest
+from slmswap.trained.manifest import Manifest
 
 __all__ = ["serving_check"]
 
@@ -55,7 +55,7 @@ def _server_differences(
 ) -> list[str]:
     from slmswap.evaluation.openai import OpenAIBackend
     from slmswap.evaluation.prompts import eval_items
-    from slmswap.train.manifest import load_trained_tokenizer
+    from slmswap.trained.manifest import load_trained_tokenizer
 
     tokenizer = load_trained_tokenizer(output_dir)
     fmt = Manifest.load(output_dir).trained_format(tokenizer)

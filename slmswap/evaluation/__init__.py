@@ -9,16 +9,10 @@ swap).
 from slmswap.evaluation.backend import Backend, Generate, Generation, Prompt
 from slmswap.evaluation.choice import BackendChoice, choose_backend
 from slmswap.evaluation.generation import TransformersBackend, stop_markers
+from slmswap.evaluation.html_report import report_html
 from slmswap.evaluation.prompts import EvalItem, eval_items
-from slmswap.evaluation.report import (
-    Run,
-    load_run,
-    prompt_mismatches,
-    report_html,
-    report_markdown,
-    report_summary,
-    write_report,
-)
+from slmswap.evaluation.report import Run, load_run, prompt_mismatches, report_markdown, report_summary
+from slmswap.evaluation.report_files import write_report
 from slmswap.evaluation.rundir import RECORDS_FILE, RESULTS_FILE, evaluate_into, load_run_dir
 from slmswap.evaluation.runner import EvalRecord, EvaluationResult, evaluate, read_records
 

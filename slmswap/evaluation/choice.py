@@ -12,7 +12,7 @@ from slmswap.evaluation.backend import Generate
 from slmswap.evaluation.generation import TransformersBackend
 from slmswap.formats.base import ChatFormat
 from slmswap.models import DEFAULT_MODEL
-from slmswap.train.manifest import Manifest, is_trained, setup_for
+from slmswap.trained.manifest import Manifest, is_trained, setup_for
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -80,7 +80,7 @@ def choose_backend(
         return BackendChoice(backend.generate, tokenizer, fmt, api_model)
     loaded: Any
     if model is not None and is_trained(model):
-        from slmswap.train.trainer import load_trained
+        from slmswap.trained.load import load_trained
 
         loaded, tokenizer, fmt, _ = load_trained(model, format=format, override=override)
     else:

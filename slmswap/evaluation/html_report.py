@@ -34,9 +34,9 @@ from slmswap.evaluation.runner import EvalRecord
 from slmswap.metrics.stats import Interval
 
 if TYPE_CHECKING:
-    from slmswap.train.history import TrainingHistory
+    from slmswap.trained.history import TrainingHistory
 
-__all__ = ["SECTIONS", "Page", "Section", "output_diff", "render_page"]
+__all__ = ["SECTIONS", "Page", "Section", "output_diff", "report_html"]
 
 
 @dataclass(frozen=True)
@@ -316,7 +316,7 @@ polyline.line{fill:none;stroke-width:2}rect{stroke:none}
 """
 
 
-def render_page(
+def report_html(
     runs: list[Run],
     *,
     title: str = "slmswap evaluation report",

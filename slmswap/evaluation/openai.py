@@ -24,10 +24,10 @@ from typing import Any, Literal
 
 import httpx
 
-from slmswap.errors import BackendError, ConfigError
+from slmswap.data.openai import api_message, openai_request, parse_openai_answer
+from slmswap.errors import BackendError, ConfigError, DataError
 from slmswap.evaluation.backend import Generation, Prompt, refuse_grammars
 from slmswap.schema import ToolCall
-from slmswap.serving.messages import openai_request
 
 __all__ = ["OpenAIBackend"]
 
@@ -121,7 +121,7 @@ class OpenAIBackend:
                 raise ConfigError("this prompt carries no conversation to send a served model")
             messages, tools = openai_request(prompt.conversation)
         else:
-            messages, tools = [_api_message(m) for m in prompt.chat.messages], prompt.chat.tools
+            messages, tools = [api_message(m) for m in prompt.chat.messages], prompt.chat.tools
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -194,56 +194,22 @@ class OpenAIBackend:
             return _failed(str(exc), started)
 
 
-def _api_message(message: dict[str, Any]) -> dict[str, Any]:
-    """A format message in the API's shape: tool-call arguments as JSON strings."""
-    out = {k: v for k, v in message.items() if v is not None}
-    if "tool_calls" in out:
-        out["tool_calls"] = [
-            {
-                "id": call.get("id") or f"call_{k}",
-                "type": "function",
-                "function": {"name": call["function"]["name"], "arguments": json.dumps(call["function"]["arguments"])},
-            }
-            for k, call in enumerate(out["tool_calls"])
-        ]
-    return out
-
-
 def _failed(error: str, started: float) -> Generation:
     """An example the backend could not answer: recorded as a failed example, the evaluation goes on."""
     return Generation(text="", tokens=0, seconds=time.perf_counter() - started, error=error)
 
 
-def _count(usage: Any, key: str) -> int | None:
-    value = usage.get(key) if isinstance(usage, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _generation(answer: Any, seconds: float) -> Generation:
-    """The answer's message; a malformed answer (no message, a call without a name or with arguments that are
-    not a JSON object) is a :class:`~slmswap.errors.BackendError` saying what is wrong."""
+    """The answer as a generation; a malformed answer (see :func:`~slmswap.data.openai.parse_openai_answer`) is a
+    :class:`~slmswap.errors.BackendError` saying what is wrong."""
     try:
-        message = answer["choices"][0]["message"]
-        if not isinstance(message, dict):
-            raise TypeError
-    except (KeyError, IndexError, TypeError):
-        raise BackendError(f"the answer has no choices[0].message: {str(answer)[:200]}") from None
-    raw_calls = message.get("tool_calls") or []
-    if not isinstance(raw_calls, list):
-        raise BackendError(f"the answer's tool_calls is a {type(raw_calls).__name__}, not a list")
-    calls = []
-    for k, call in enumerate(raw_calls):
-        try:
-            calls.append(ToolCall(name=call["function"]["name"], arguments=call["function"].get("arguments") or {}))
-        except (KeyError, TypeError, ValueError, RecursionError) as exc:  # ValidationError is a ValueError
-            raise BackendError(f"tool call {k} of the answer is malformed: {str(exc)[:200]}") from None
-    usage = answer.get("usage") or {}
-    content = message.get("content")
-    text = content if isinstance(content, str) else ""
+        parsed = parse_openai_answer(answer)
+    except DataError as exc:
+        raise BackendError(f"the answer is malformed: {exc}"[:300]) from None
     return Generation(
-        text=text.encode("utf-8", "replace").decode("utf-8"),  # a lone surrogate (valid JSON) is no text
-        tokens=_count(usage, "completion_tokens") or 0,
-        prompt_tokens=_count(usage, "prompt_tokens"),
+        text=parsed.content,
+        tokens=parsed.completion_tokens or 0,
+        prompt_tokens=parsed.prompt_tokens,
         seconds=seconds,
-        tool_calls=tuple(calls),
+        tool_calls=tuple(call.model_copy(update={"id": None}) for call in parsed.tool_calls),
     )

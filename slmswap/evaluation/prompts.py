@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from slmswap.evaluation.backend import Prompt
-from slmswap.formats.base import ChatFormat
-from slmswap.formats.grammar import output_grammar
+from slmswap.formats.base import ChatFormat, output_grammar
 from slmswap.schema import Conversation, Message
 from slmswap.templates.spans import control_token_text
 

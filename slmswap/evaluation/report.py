@@ -1,8 +1,9 @@
-"""Reports of one or more evaluation runs: Markdown, and a self-contained HTML page with charts
-(:mod:`slmswap.evaluation.html_report`), both rendered from the same data.
+"""Reports of one or more evaluation runs: what they show, and the Markdown; the self-contained HTML page with
+charts (:mod:`slmswap.evaluation.html_report`) is rendered from the same data, and
+:func:`~slmswap.evaluation.report_files.write_report` writes both.
 
 A report needs only the files a run leaves behind: the records JSONL (and the results JSON, when kept), and
-optionally the training history (:mod:`slmswap.train.history`) for the training curves. It shows every
+optionally the training history (:mod:`slmswap.trained.history`) for the training curves. It shows every
 metric with its 95 % interval per run, the paired comparison of each run against the first (the baseline),
 the breakdown of parse failures, where each run fails (every metric per tool and per BFCL category, and the issue
 kinds with their counts: :attr:`MetricsReport.by_tool <slmswap.metrics.MetricsReport.by_tool>`,
@@ -13,12 +14,11 @@ a human to read.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from slmswap._files import read_json_model, write_atomically
+from slmswap._files import read_json_model
 from slmswap.errors import ConfigError
 from slmswap.evaluation.runner import EvalRecord, EvaluationResult, read_records
 from slmswap.metrics import (
@@ -34,18 +34,16 @@ from slmswap.metrics import (
 from slmswap.metrics.scoring import SIGNIFICANCE_LEVEL
 
 if TYPE_CHECKING:
-    from slmswap.train.history import TrainingHistory
+    from slmswap.trained.history import TrainingHistory
 
 __all__ = [
     "SIGNIFICANCE_NOTE",
     "Run",
     "load_run",
     "prompt_mismatches",
-    "report_html",
     "report_markdown",
     "report_summary",
     "significance",
-    "write_report",
 ]
 
 _WORST = 5
@@ -284,28 +282,3 @@ def _history_table(history: TrainingHistory) -> list[str]:
         cells = [f"{columns[name][step]:.4g}" if step in columns[name] else "" for name in names]
         lines.append(f"| {step} | " + " | ".join(cells) + " |")
     return lines
-
-
-def report_html(
-    runs: list[Run], *, title: str = "slmswap evaluation report", history: TrainingHistory | None = None
-) -> str:
-    """The report as one self-contained HTML page: real tables, inline SVG charts of the metrics and of the
-    training curves (when ``history`` is given), light and dark (see :mod:`slmswap.evaluation.html_report`)."""
-    from slmswap.evaluation.html_report import render_page
-
-    return render_page(runs, title=title, history=history)
-
-
-def write_report(
-    runs: list[Run],
-    directory: Path,
-    *,
-    title: str = "slmswap evaluation report",
-    history: TrainingHistory | None = None,
-) -> Mapping[str, Path]:
-    """Write ``report.md`` and ``report.html`` into ``directory`` (atomically); return their paths. ``history``
-    (:func:`~slmswap.train.history.read_history` of a training output) adds the training curves."""
-    paths = {"markdown": directory / "report.md", "html": directory / "report.html"}
-    write_atomically(paths["markdown"], report_markdown(runs, title=title, history=history))
-    write_atomically(paths["html"], report_html(runs, title=title, history=history))
-    return paths

@@ -28,7 +28,7 @@ from slmswap.schema import Conversation, Message, Tool
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["ChatFormat", "ChatInput", "ParseFailure", "ParseResult"]
+__all__ = ["ChatFormat", "ChatInput", "ParseFailure", "ParseResult", "output_grammar"]
 
 
 class ParseFailure(str, enum.Enum):
@@ -218,3 +218,14 @@ class ChatFormat(ABC):
     def __repr__(self) -> str:
         options = ", ".join(f"{key}={value!r}" for key, value in self.options().items())
         return f"{type(self).__name__}({options})"
+
+
+def output_grammar(fmt: ChatFormat, tools: Sequence[Tool]) -> OutputGrammar:
+    """``fmt``'s grammar for ``tools``, or :class:`~slmswap.errors.FormatError` when the format cannot say."""
+    grammar = fmt.output_grammar(tools)
+    if grammar is None:
+        raise FormatError(
+            f"format {fmt.name!r} provides no output grammar, so its decoding cannot be constrained; evaluate "
+            "without constrained decoding, or use a format that provides one (hermes, xml, cep, structured)"
+        )
+    return grammar

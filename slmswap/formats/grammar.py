@@ -15,15 +15,11 @@ can still answer in words (abstain) but cannot write a call outside the grammar.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slmswap.errors import FormatError
 from slmswap.schema import Tool
-
-if TYPE_CHECKING:
-    from slmswap.formats.base import ChatFormat
 
 __all__ = [
     "JSON_LAYOUT",
@@ -32,7 +28,6 @@ __all__ = [
     "OutputGrammar",
     "argument_schema",
     "bounded_numbers",
-    "output_grammar",
 ]
 
 JSON_LAYOUT: dict[str, Any] = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
@@ -47,12 +42,27 @@ in a double, and far past it (``1e999``) it is no number at all (infinity), whic
 
 def argument_schema(tool: Tool) -> dict[str, Any]:
     """``tool``'s parameter schema as a constraint: an object, (unless the schema says otherwise) with no
-    properties besides the declared ones, and numbers within :data:`SAFE_NUMBER`."""
-    schema: dict[str, Any] = bounded_numbers(dict(tool.parameters))
+    properties besides the declared ones, at every depth, and numbers within :data:`SAFE_NUMBER`.
+
+    Nested objects are closed too: an undeclared property would take any JSON value, numbers past any bound
+    (``-1E10110``, which no JSON parser reads as a number) included."""
+    schema: dict[str, Any] = _closed_objects(bounded_numbers(dict(tool.parameters)))
     schema.setdefault("type", "object")
     schema.setdefault("properties", {})
     schema.setdefault("additionalProperties", False)
     return schema
+
+
+def _closed_objects(schema: Any) -> Any:
+    """``schema`` with every object that declares ``properties`` (and says nothing of others) closed to others."""
+    if isinstance(schema, list):
+        return [_closed_objects(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    closed = {key: _closed_objects(value) for key, value in schema.items()}
+    if closed.get("type") == "object" and isinstance(closed.get("properties"), dict):  # not a property named "type"
+        closed.setdefault("additionalProperties", False)
+    return closed
 
 
 def bounded_numbers(schema: Any) -> Any:
@@ -148,14 +158,3 @@ def _without(trigger: str) -> str:
     """A regex (llguidance's dialect: ``&`` and ``~`` combine regexes) of the strings without ``trigger``."""
     escaped = "".join(f"\\x{{{ord(char):x}}}" for char in trigger)
     return f"(/(.|\\n)*/ & ~/(.|\\n)*{escaped}(.|\\n)*/)" if trigger else "/(.|\\n)*/"
-
-
-def output_grammar(fmt: ChatFormat, tools: Sequence[Tool]) -> OutputGrammar:
-    """``fmt``'s grammar for ``tools``, or :class:`~slmswap.errors.FormatError` when the format cannot say."""
-    grammar = fmt.output_grammar(tools)
-    if grammar is None:
-        raise FormatError(
-            f"format {fmt.name!r} provides no output grammar, so its decoding cannot be constrained; evaluate "
-            "without constrained decoding, or use a format that provides one (hermes, xml, cep, structured)"
-        )
-    return grammar

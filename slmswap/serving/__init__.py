@@ -4,9 +4,9 @@ prompt and OpenAI ``tool_calls``, check the serving law on it, and launch an eng
 See the guide "Deploying the swap".
 """
 
+from slmswap.data.openai import openai_message, openai_request
 from slmswap.serving.exporter import export
 from slmswap.serving.launch import Engine, ServeCommand, serve, serve_command
-from slmswap.serving.messages import openai_message, openai_request
 from slmswap.serving.parity import ParityReport, served_turn, serving_parity
 from slmswap.serving.template import baked_chat_template, generation_prompt, response_template
 

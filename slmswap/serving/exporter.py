@@ -19,7 +19,7 @@ from slmswap.models import load_model, load_tokenizer
 from slmswap.serving.template import baked_chat_template, response_template
 from slmswap.serving.vllm_parser import VLLM_PARSER_FILE, vllm_tool_parser, write_vllm_parser
 from slmswap.templates.spans import template_sha256
-from slmswap.train.manifest import (
+from slmswap.trained.manifest import (
     ORIGINAL_TEMPLATE_FILE,
     ExportInfo,
     Manifest,

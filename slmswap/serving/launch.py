@@ -23,7 +23,7 @@ from typing import Literal
 from slmswap.errors import ConfigError
 from slmswap.models import resolve_model
 from slmswap.serving.vllm_parser import PLUGIN_PARSER_NAME, VLLM_PARSER_FILE, vllm_tool_parser
-from slmswap.train.manifest import Manifest, load_trained_tokenizer
+from slmswap.trained.manifest import Manifest, load_trained_tokenizer
 
 __all__ = ["Engine", "ServeCommand", "serve", "serve_command"]
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from slmswap.data.openai import openai_request
 from slmswap.errors import FormatError
 from slmswap.evaluation.prompts import EvalItem, eval_items
 from slmswap.metrics.task import canonical_turn
 from slmswap.schema import Conversation, Message, ToolCall
-from slmswap.serving.messages import openai_request
-from slmswap.train.manifest import Manifest, load_trained_tokenizer
+from slmswap.trained.manifest import Manifest, load_trained_tokenizer
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

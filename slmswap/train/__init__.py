@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from slmswap.templates.spans import template_sha256
 from slmswap.train.config import TrainConfig
-from slmswap.train.manifest import MANIFEST_NAME, Manifest
+from slmswap.trained.manifest import MANIFEST_NAME, Manifest
 
 if TYPE_CHECKING:
     from slmswap.train.callback import TaskMetricsCallback
-    from slmswap.train.trainer import Trainer, TrainingOutcome, load_trained
+    from slmswap.train.trainer import Trainer, TrainingOutcome
+    from slmswap.trained.load import load_trained
 
 __all__ = [
     "MANIFEST_NAME",
@@ -32,7 +33,7 @@ _LAZY = {
     "TaskMetricsCallback": "slmswap.train.callback",
     "Trainer": "slmswap.train.trainer",
     "TrainingOutcome": "slmswap.train.trainer",
-    "load_trained": "slmswap.train.trainer",
+    "load_trained": "slmswap.trained.load",
 }
 
 

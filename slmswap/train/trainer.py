@@ -20,15 +20,16 @@ from slmswap.templates import PreparationStats, prepare_dataset
 from slmswap.train.callback import FiniteGuard, TaskMetricsCallback, check_metric_for_best
 from slmswap.train.config import TrainConfig
 from slmswap.train.head import install_labelled_head
-from slmswap.train.history import HISTORY_FILE, HistoryWriter
-from slmswap.train.manifest import Manifest, load_trained_tokenizer
+from slmswap.train.history import HistoryWriter
 from slmswap.train.progress import TrainingProgress
 from slmswap.train.threads import torch_threads
+from slmswap.trained.history import HISTORY_FILE
+from slmswap.trained.manifest import Manifest
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
 
-__all__ = ["Trainer", "TrainingOutcome", "load_trained"]
+__all__ = ["Trainer", "TrainingOutcome"]
 
 
 class TrainingOutcome:
@@ -293,26 +294,3 @@ def _require_kept(stats: PreparationStats, what: str) -> None:
             f"every {what} example was dropped ({reasons}); first: {first}",
             hint=f"check the format can write this data (tool calls need {tool_call_hint()})",
         )
-
-
-def load_trained(
-    directory: str | Path, *, format: str | ChatFormat | None = None, override: bool = False
-) -> tuple[Any, PreTrainedTokenizerBase, ChatFormat, Manifest]:
-    """Load a training output: the model (base + adapter), its tokenizer, the trained format, the manifest.
-
-    The format is restored from the manifest; passing another one is refused unless ``override=True``.
-    """
-    directory = Path(directory)
-    manifest = Manifest.load(directory)
-    tokenizer = load_trained_tokenizer(directory)
-    fmt = manifest.trained_format(tokenizer) if format is None else resolve_format(format, tokenizer=tokenizer)
-    manifest.check(fmt, tokenizer, override=override)
-    model: Any
-    if manifest.method == "full" or (manifest.export is not None and manifest.export.merged):
-        model = load_model(str(directory))
-    else:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(load_model(manifest.base_model), str(directory))
-    model.eval()
-    return model, tokenizer, fmt, manifest

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from slmswap.train.history import read_history
+from slmswap.trained.history import read_history
 from tests.cli.cli import slmswap
 
 pytestmark = pytest.mark.slow

@@ -16,7 +16,7 @@ from slmswap.errors import ConfigError
 from slmswap.evaluation import Generation, Prompt, TransformersBackend, eval_items, evaluate, evaluate_into
 from slmswap.evaluation.openai import OpenAIBackend
 from slmswap.formats import get_format
-from slmswap.formats.grammar import output_grammar
+from slmswap.formats.base import output_grammar
 from slmswap.schema import Conversation, Message, Tool
 
 if TYPE_CHECKING:

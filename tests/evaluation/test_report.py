@@ -20,7 +20,7 @@ from slmswap.metrics import (
     score_examples,
 )
 from slmswap.schema import Message, ToolCall
-from slmswap.train.history import read_history
+from slmswap.trained.history import read_history
 
 FMT = get_format("hermes")
 REFERENCE = Message.assistant(tool_calls=[ToolCall(name="get_weather", arguments={"city": "Paris"})])

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from slmswap.errors import FormatError
 from slmswap.evaluation.constrained import GrammarConstraint
 from slmswap.formats import ChatFormat, get_format
-from slmswap.formats.grammar import OutputGrammar, output_grammar
+from slmswap.formats.base import output_grammar
+from slmswap.formats.grammar import OutputGrammar
 from slmswap.schema import Message, Tool
 from slmswap.validation import first_error
 from tests.formats.strategies import content

@@ -18,9 +18,9 @@ from slmswap.formats import (
     available_formats,
     get_format,
     register_format,
+    registry as registry_module,
     resolve_format,
 )
-from slmswap.formats import registry as registry_module
 
 PLUGIN = Path(__file__).parents[2] / "examples" / "plugin_format"
 

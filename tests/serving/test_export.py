@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, ClassVar
 import pytest
 
 from slmswap.errors import ConfigError, FormatError
-from slmswap.formats import ChatFormat, ParseResult, register_format
-from slmswap.formats import registry as registry_module
+from slmswap.formats import ChatFormat, ParseResult, register_format, registry as registry_module
 from slmswap.schema import Message, Tool
 from slmswap.serving import export, serve_command
 from slmswap.serving.template import baked_chat_template
 from slmswap.train import Manifest
-from slmswap.train.manifest import ExportInfo
+from slmswap.trained.manifest import ExportInfo
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from slmswap.data.demo import load_demo_dataset
 from slmswap.train import TrainConfig, Trainer
-from slmswap.train.history import read_history
+from slmswap.trained.history import read_history
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from slmswap.errors import ConfigError
 from slmswap.evaluation import TransformersBackend, evaluate
 from slmswap.models import load_model, load_tokenizer
 from slmswap.train import Manifest, TaskMetricsCallback, TrainConfig, Trainer, load_trained, template_sha256
-from slmswap.train.history import HISTORY_FILE, read_history
+from slmswap.trained.history import HISTORY_FILE, read_history
 from tests.train.tool_data import tool_conversations
 
 
