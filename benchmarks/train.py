@@ -77,47 +77,47 @@ def _run(variant: str, steps: int, threads: int, out: Path) -> dict[str, Any]:
     import torch
     from trl.trainer.sft_trainer import SFTTrainer
 
-    from slmswap._memory import peak_rss, release, reset_peak
+    from slmswap._memory import StagePeak, release
     from slmswap.data.demo import load_demo_dataset
     from slmswap.train import TrainConfig, Trainer
 
     release()
-    reset_peak()
-    torch.set_num_threads(threads)
-    record: dict[str, Any] = {"variant": variant, "threads": threads, "step_seconds": []}
-    config = TrainConfig(
-        output_dir=out, max_steps=steps, batch_size=4, logging_steps=1, threads=threads, checkpoints=False
-    )
-    facade = Trainer(load_demo_dataset("train")[:64], format="hermes", config=config)
-    if variant == "trl":
-        trainer = SFTTrainer(
-            model=facade.model,
-            args=dataclasses.replace(
-                facade._sft_config(),
-                padding_free=False,
-                per_device_train_batch_size=config.batch_size,
-                gradient_accumulation_steps=1,
-            ),
-            train_dataset=facade.prepared.dataset,
-            processing_class=facade.tokenizer,
-            peft_config=facade._peft_config(),
-            callbacks=_callbacks(record),
+    with StagePeak() as memory:
+        torch.set_num_threads(threads)
+        record: dict[str, Any] = {"variant": variant, "threads": threads, "step_seconds": []}
+        config = TrainConfig(
+            output_dir=out, max_steps=steps, batch_size=4, logging_steps=1, threads=threads, checkpoints=False
         )
-        trainer.train()
-    else:
-        facade.train(callbacks=_callbacks(record))
-        trainer = facade.trainer
-    history = trainer.state.log_history
-    record["losses"] = [entry["loss"] for entry in history if "loss" in entry]
-    record["tokens"] = max(entry.get("num_tokens", 0) for entry in history)
-    record["seconds"] = sum(record["step_seconds"])
-    record["tokens_per_s"] = record["tokens"] / record["seconds"]
-    labelled = record["tokens"] * _labelled_share(facade.prepared.dataset)  # the data's share, not the batches'
-    hidden, vocab = facade.model.config.hidden_size, facade.model.config.vocab_size
-    body = sum(p.numel() for n, p in trainer.model.named_parameters() if "lora_" not in n) - hidden * vocab
-    record["useful_gflop"] = (4 * body * record["tokens"] + 4 * hidden * vocab * labelled) / 1e9
-    record["gflops"] = record["useful_gflop"] / record["seconds"]
-    record["peak_rss_bytes"] = peak_rss()
+        facade = Trainer(load_demo_dataset("train")[:64], format="hermes", config=config)
+        if variant == "trl":
+            trainer = SFTTrainer(
+                model=facade.model,
+                args=dataclasses.replace(
+                    facade._sft_config(),
+                    padding_free=False,
+                    per_device_train_batch_size=config.batch_size,
+                    gradient_accumulation_steps=1,
+                ),
+                train_dataset=facade.prepared.dataset,
+                processing_class=facade.tokenizer,
+                peft_config=facade._peft_config(),
+                callbacks=_callbacks(record),
+            )
+            trainer.train()
+        else:
+            facade.train(callbacks=_callbacks(record))
+            trainer = facade.trainer
+        history = trainer.state.log_history
+        record["losses"] = [entry["loss"] for entry in history if "loss" in entry]
+        record["tokens"] = max(entry.get("num_tokens", 0) for entry in history)
+        record["seconds"] = sum(record["step_seconds"])
+        record["tokens_per_s"] = record["tokens"] / record["seconds"]
+        labelled = record["tokens"] * _labelled_share(facade.prepared.dataset)  # the data's share, not the batches'
+        hidden, vocab = facade.model.config.hidden_size, facade.model.config.vocab_size
+        body = sum(p.numel() for n, p in trainer.model.named_parameters() if "lora_" not in n) - hidden * vocab
+        record["useful_gflop"] = (4 * body * record["tokens"] + 4 * hidden * vocab * labelled) / 1e9
+        record["gflops"] = record["useful_gflop"] / record["seconds"]
+    record["peak_rss_bytes"] = memory.peak
     del trainer, facade
     release()
     return record

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from slmswap._display import format_duration
 from slmswap._files import write_atomically
-from slmswap._memory import peak_rss, release, reset_peak
+from slmswap._memory import StagePeak, peak_rss, release
 from slmswap.data.demo import DemoSplit, demo_dataset_text
 from slmswap.doctor import DoctorReport, diagnose
 from slmswap.errors import CheckError
@@ -175,10 +175,10 @@ def run_demo(
     @contextmanager
     def stage(number: int, text: str) -> Iterator[None]:
         say(f"[{number}/6 · {time.perf_counter() - started:5.0f}s] {text}")
-        reset_peak()
         begun = time.perf_counter()
-        yield
-        record = DemoStage(name=text, seconds=time.perf_counter() - begun, peak_rss_bytes=peak_rss())
+        with StagePeak() as memory:
+            yield
+        record = DemoStage(name=text, seconds=time.perf_counter() - begun, peak_rss_bytes=memory.peak)
         stages.append(record)
         say(f"    done in {format_duration(record.seconds)}, peak memory {record.peak_rss_bytes / 2**30:.2f} GB")
 
@@ -273,6 +273,7 @@ def _write_summary(path: Path, stages: list[DemoStage], seconds: float, base: Ru
     summary = {
         "seconds": seconds,
         "peak_rss_bytes": max((stage.peak_rss_bytes for stage in stages), default=0),
+        "process_peak_rss_bytes": peak_rss(),  # what /usr/bin/time -v reports as the maximum resident set size
         "stages": [stage.model_dump() for stage in stages],
         "metrics": {run.label: _values(run) for run in (base, tuned)},
     }
