@@ -66,6 +66,7 @@ if TYPE_CHECKING:
         get_format as get_format,
         register_format as register_format,
     )
+    from slmswap.gateway import load_traffic as load_traffic
     from slmswap.metrics import (
         Metric as Metric,
         MetricsReport as MetricsReport,

@@ -1,0 +1,482 @@
+"""The gateway's HTTP server: an OpenAI-compatible front door that passes every request to the hosted LLM
+unchanged, passes its answer back unchanged, and records the exchange before the client gets the answer.
+
+Routes: ``POST /v1/chat/completions`` (and Azure's ``/openai/deployments/NAME/chat/completions``), plain or
+streamed; ``GET /v1/models`` passed through; ``GET /healthz``. Anything else is a 404 in OpenAI's error shape.
+
+Durability: a plain answer is sent only once its row is committed; a stream's chunks are passed on as they come
+and its row is committed after the last chunk and before ``data: [DONE]``. A row that cannot be committed turns
+the answer into an error (a 503, or an ``error`` event in a stream), so no client is ever answered for an
+exchange the store does not hold.
+
+Bad requests are answered here and never forwarded: a body over the size limit (413), one that does not arrive
+in time (408), bytes that are not UTF-8 JSON objects (400); an upstream that cannot be reached or does not
+answer in time is a 502 or 504. Each gets OpenAI's error shape, and each forwarded request's failure is
+recorded as an error row, never as training data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import time
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from slmswap.data.traffic import DEFAULT_STORE, open_store, store_name
+from slmswap.gateway.exchange import Exchange, request_tag
+from slmswap.gateway.recorder import Recorder, RecordError
+from slmswap.gateway.redaction import RedactionRule, Redactor, parse_rules
+from slmswap.gateway.sse import EventSplitter, StreamedAnswer, event_data
+from slmswap.gateway.upstream import Upstream
+
+__all__ = ["EXCHANGE_HEADER", "GatewayConfig", "create_app", "openai_error", "run_gateway"]
+
+_LOG = logging.getLogger("slmswap.gateway")
+
+EXCHANGE_HEADER = "x-slmswap-exchange"
+"""The response header naming the exchange's row id in the store."""
+
+# Response headers not passed back: hop-by-hop ones, and those the gateway's server writes itself.
+_NOT_RETURNED = frozenset(
+    {"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive", "date", "server"}
+)
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """What the gateway does.
+
+    Args:
+        upstream: The hosted LLM's API base URL.
+        store: A SQLite file (made when missing) or a ``postgresql://`` URL.
+        api_key: The gateway's own upstream key (else the client's is forwarded).
+        api_version: Azure OpenAI's ``api-version``.
+        gateway_key: A key clients must send (``Authorization: Bearer`` or ``api-key``); compared in constant
+            time; it is never forwarded.
+        redact: Built-in redaction rules (``email``, ``phone``, ``card``, ``key``).
+        redact_regex: The user's own rules, ``NAME=REGEX`` or ``REGEX``.
+        record_headers: Request headers to store (no other header ever is).
+        max_body_mb: The largest request body accepted.
+        timeout: Seconds the upstream may take to answer (between two chunks, for a stream).
+        connect_timeout: Seconds to connect to the upstream.
+        body_timeout: Seconds a client may take to send its request body.
+        connections: Connections to the upstream kept at most.
+    """
+
+    upstream: str
+    store: str = DEFAULT_STORE
+    api_key: str | None = field(default=None, repr=False)
+    api_version: str | None = None
+    gateway_key: str | None = field(default=None, repr=False)
+    redact: tuple[str, ...] = ()
+    redact_regex: tuple[str, ...] = ()
+    record_headers: tuple[str, ...] = ()
+    max_body_mb: float = 16.0
+    timeout: float = 600.0
+    connect_timeout: float = 10.0
+    body_timeout: float = 30.0
+    connections: int = 512
+
+
+def openai_error(status: int, message: str, *, kind: str, code: str | None = None) -> JSONResponse:
+    """An error in OpenAI's shape: ``{"error": {"message", "type", "param", "code"}}``."""
+    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": code}}, status_code=status)
+
+
+class _RefusedError(Exception):
+    def __init__(self, response: JSONResponse) -> None:
+        self.response = response
+
+
+def _passed_headers(headers: httpx.Headers, exchange_id: str | None) -> dict[str, str]:
+    out = {name: value for name, value in headers.items() if name.lower() not in _NOT_RETURNED}
+    if exchange_id is not None:
+        out[EXCHANGE_HEADER] = exchange_id
+    return out
+
+
+class _Gateway:
+    """The running gateway: its upstream client, its store writer, its rules."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.upstream = Upstream(
+            config.upstream,
+            api_key=config.api_key,
+            api_version=config.api_version,
+            client_keys=config.gateway_key is None,
+        )
+        self.rules: list[RedactionRule] = parse_rules(config.redact, config.redact_regex)
+        self.record_headers = tuple(name.lower() for name in config.record_headers)
+        self.max_body = int(config.max_body_mb * 1024 * 1024)
+        self._client: httpx.AsyncClient | None = None
+        self._recorder: Recorder | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        assert self._client is not None, "the gateway is not started"
+        return self._client
+
+    @property
+    def recorder(self) -> Recorder:
+        assert self._recorder is not None, "the gateway is not started"
+        return self._recorder
+
+    @asynccontextmanager
+    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        engine = open_store(self.config.store, create=True)
+        self._recorder = Recorder(engine)
+        self._client = self.upstream.client(
+            timeout=self.config.timeout,
+            connect_timeout=self.config.connect_timeout,
+            connections=self.config.connections,
+        )
+        try:
+            yield
+        finally:
+            await self._client.aclose()
+            await asyncio.to_thread(self._recorder.close)
+            engine.dispose()
+
+    # -- requests --------------------------------------------------------------------------------------------
+
+    def _authorize(self, request: Request) -> None:
+        key = self.config.gateway_key
+        if key is None:
+            return
+        given = request.headers.get("authorization", "")
+        given = given[7:] if given.lower().startswith("bearer ") else request.headers.get("api-key", "")
+        if not hmac.compare_digest(given.encode(), key.encode()):
+            raise _RefusedError(
+                openai_error(
+                    401, "the gateway key is missing or wrong", kind="invalid_request_error", code="invalid_api_key"
+                )
+            )
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            raise _RefusedError(self._too_large())
+        try:
+            raw = await asyncio.wait_for(self._read(request), self.config.body_timeout)
+        except asyncio.TimeoutError:
+            raise _RefusedError(
+                openai_error(
+                    408,
+                    f"the request body did not arrive within {self.config.body_timeout:g} s",
+                    kind="invalid_request_error",
+                    code="request_timeout",
+                )
+            ) from None
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise _RefusedError(self._invalid(f"the request body is not UTF-8 (byte {exc.start})")) from None
+        except (ValueError, RecursionError) as exc:
+            raise _RefusedError(self._invalid(f"the request body is not valid JSON: {str(exc)[:200]}")) from None
+        if not isinstance(body, dict):
+            raise _RefusedError(self._invalid(f"the request body is a JSON {type(body).__name__}, not an object"))
+        request.state.raw = raw
+        return body
+
+    async def _read(self, request: Request) -> bytes:
+        chunks, size = [], 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.max_body:
+                    raise _RefusedError(self._too_large())
+                chunks.append(chunk)
+        except ClientDisconnect:
+            raise _RefusedError(self._invalid("the client went away while sending the request")) from None
+        return b"".join(chunks)
+
+    def _too_large(self) -> JSONResponse:
+        return openai_error(
+            413,
+            f"the request body is larger than {self.config.max_body_mb:g} MB (the gateway's --max-body-mb)",
+            kind="invalid_request_error",
+            code="request_too_large",
+        )
+
+    @staticmethod
+    def _invalid(message: str) -> JSONResponse:
+        return openai_error(400, message, kind="invalid_request_error", code="invalid_json")
+
+    async def chat(self, request: Request) -> Response:
+        """``POST /v1/chat/completions`` (and the Azure path): forward, record, answer."""
+        try:
+            self._authorize(request)
+            body = await self._body(request)
+        except _RefusedError as bad:
+            return bad.response
+        headers = request.headers
+        exchange = Exchange(
+            body=body,
+            stream=body.get("stream") is True,
+            tag=request_tag(headers.get("x-slmswap-tag"), body),
+            headers={name: headers[name] for name in self.record_headers if name in headers},
+        )
+        redactor = Redactor(self.rules, secrets=self.upstream.secrets(headers))
+        deployment = request.path_params.get("deployment")
+        upstream_request = self.client.build_request(
+            "POST",
+            self.upstream.chat_url(body.get("model"), deployment, request.query_params),
+            content=request.state.raw,
+            headers=self.upstream.headers(headers, azure=deployment is not None),
+        )
+        sent = time.perf_counter()
+        try:
+            response = await self.client.send(upstream_request, stream=True)
+        except httpx.HTTPError as exc:
+            exchange.upstream_done(sent)
+            return await self._failed(exchange, redactor, exc)
+        if exchange.stream and response.is_success and "text/event-stream" in response.headers.get("content-type", ""):
+            return _Relay(self, exchange, redactor, response, sent)  # type: ignore[return-value]
+        try:
+            content = await response.aread()
+        except httpx.HTTPError as exc:
+            exchange.upstream_done(sent)
+            return await self._failed(exchange, redactor, exc)
+        finally:
+            await response.aclose()
+        exchange.upstream_done(sent)
+        answer, error = _read_answer(response, content)
+        try:
+            await self.recorder.record(exchange.row(response.status_code, answer, error, redactor))
+        except RecordError as exc:
+            return _unstored(exc)
+        return Response(content, response.status_code, headers=_passed_headers(response.headers, exchange.id))
+
+    async def _failed(self, exchange: Exchange, redactor: Redactor, exc: httpx.HTTPError) -> Response:
+        """A 504 (the upstream took too long) or a 502 (it could not be reached, or broke off), recorded."""
+        timed_out = isinstance(exc, httpx.TimeoutException)
+        status = 504 if timed_out else 502
+        reason = type(exc).__name__ + (f": {exc}" if str(exc) else "")
+        message = redactor.text(
+            f"the upstream {'did not answer in time' if timed_out else 'could not be reached'} ({reason})"
+        )
+        try:
+            await self.recorder.record(exchange.row(status, None, message, redactor))
+        except RecordError:
+            _LOG.error("an upstream failure could not be recorded either")
+        response = openai_error(
+            status, message, kind="upstream_error", code="upstream_timeout" if timed_out else "upstream_unreachable"
+        )
+        response.headers[EXCHANGE_HEADER] = exchange.id
+        return response
+
+    async def models(self, request: Request) -> Response:
+        """``GET /v1/models``, passed through."""
+        try:
+            self._authorize(request)
+        except _RefusedError as bad:
+            return bad.response
+        secrets = self.upstream.secrets(request.headers)
+        try:
+            response = await self.client.get(
+                self.upstream.models_url(request.query_params),
+                headers=self.upstream.headers(request.headers, azure=False),
+            )
+        except httpx.HTTPError as exc:
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            return openai_error(
+                504 if timed_out else 502,
+                Redactor((), secrets).text(f"the upstream could not list its models ({type(exc).__name__})"),
+                kind="upstream_error",
+                code="upstream_timeout" if timed_out else "upstream_unreachable",
+            )
+        return Response(response.content, response.status_code, headers=_passed_headers(response.headers, None))
+
+    async def health(self, _request: Request) -> Response:
+        """``GET /healthz``: whether the store's writer runs, and what it has committed since the start."""
+        recorder = self.recorder
+        return JSONResponse(
+            {
+                "status": "ok" if recorder.alive else "failing",
+                "store": store_name(self.config.store),
+                "recorded": recorder.rows,
+                "commits": recorder.commits,
+            },
+            status_code=200 if recorder.alive else 503,
+        )
+
+
+def _read_answer(response: httpx.Response, content: bytes) -> tuple[object, str | None]:
+    """The parsed body (``None`` when it is not JSON) and the row's error (``None`` for an answer)."""
+    try:
+        answer: object = json.loads(content)
+    except (ValueError, RecursionError):
+        answer = None
+    if response.is_success and answer is None:
+        return None, "the answer's body is not JSON"
+    if response.is_redirect:
+        return answer, f"HTTP {response.status_code}: the upstream redirected (not followed)"
+    if not response.is_success:
+        return answer, f"HTTP {response.status_code}: {content[:1000].decode('utf-8', 'replace')}"
+    return answer, None
+
+
+def _unstored(exc: RecordError) -> JSONResponse:
+    return openai_error(
+        503, f"{exc}; the answer is withheld (try again)", kind="server_error", code="store_unavailable"
+    )
+
+
+class _Relay:
+    """A streamed answer: events passed on one by one as they arrive, the row committed before ``[DONE]``."""
+
+    def __init__(
+        self, gateway: _Gateway, exchange: Exchange, redactor: Redactor, response: httpx.Response, sent: float
+    ) -> None:
+        self.gateway, self.exchange, self.redactor, self.response, self.sent = (
+            gateway,
+            exchange,
+            redactor,
+            response,
+            sent,
+        )
+        self.answer = StreamedAnswer()
+        self.recorded = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gone = asyncio.ensure_future(_disconnected(receive))
+        headers = _passed_headers(self.response.headers, self.exchange.id)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.response.status_code,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+            }
+        )
+        try:
+            await self._relay(send, gone)
+        except RecordError as exc:
+            await send({"type": "http.response.body", "body": _error_event(str(exc), "store_unavailable")})
+        except httpx.HTTPError as exc:
+            self.answer.error = self.redactor.text(f"the upstream broke off the stream ({type(exc).__name__})")
+            await self._record(wait=False)
+            await send({"type": "http.response.body", "body": _error_event(self.answer.error, "upstream_error")})
+        finally:
+            gone.cancel()
+            await self.response.aclose()
+            if not self.recorded:  # the client left first
+                self.answer.error = self.answer.error or "the client disconnected before the stream ended"
+                await self._record(wait=False, status=499)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _relay(self, send: Send, gone: asyncio.Future[None]) -> None:
+        splitter = EventSplitter()
+        first = True
+        async for data in self.response.aiter_raw():
+            if gone.done():
+                return
+            if first:
+                self.exchange.upstream_done(self.sent)  # time to the first chunk
+                first = False
+            for event in splitter.feed(data):
+                payload = event_data(event)
+                if payload is not None and payload.strip() == "[DONE]":
+                    await self._record(wait=True)
+                elif payload is not None:
+                    self.answer.add(payload)
+                await send({"type": "http.response.body", "body": event, "more_body": True})
+        if not self.recorded:  # a stream that ended without [DONE]
+            if self.answer.finish_reason is None and self.answer.error is None:
+                self.answer.error = "the stream ended before the answer did (no finish_reason, no [DONE])"
+            await self._record(wait=True)
+        rest = splitter.rest()
+        if rest:
+            await send({"type": "http.response.body", "body": rest, "more_body": True})
+
+    async def _record(self, *, wait: bool, status: int | None = None) -> None:
+        self.recorded = True
+        row = self.exchange.row(
+            status or self.response.status_code, self.answer.response(), self.answer.error, self.redactor
+        )
+        if wait:
+            await self.gateway.recorder.record(row)
+        else:
+            self.gateway.recorder.submit(row)
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _error_event(message: str, code: str) -> bytes:
+    error = {"error": {"message": message, "type": "server_error", "param": None, "code": code}}
+    return f"data: {json.dumps(error)}\n\n".encode()
+
+
+def create_app(config: GatewayConfig) -> Starlette:
+    """The gateway as an ASGI application (run it with uvicorn; its lifespan opens the store and the upstream
+    client)."""
+    gateway = _Gateway(config)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.status_code == 405:
+            return openai_error(
+                405, f"{request.method} is not allowed on {request.url.path}", kind="invalid_request_error"
+            )
+        return openai_error(
+            404, f"unknown path {request.url.path}: this gateway serves /v1/chat/completions and /v1/models",
+            kind="invalid_request_error", code="unknown_url",
+        )  # fmt: skip
+
+    async def failure(request: Request, exc: Exception) -> Response:
+        _LOG.exception("the gateway failed on %s %s", request.method, request.url.path)
+        return openai_error(500, "the gateway failed (see its log)", kind="server_error")
+
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", gateway.chat, methods=["POST"]),
+            Route("/openai/deployments/{deployment}/chat/completions", gateway.chat, methods=["POST"]),
+            Route("/v1/models", gateway.models, methods=["GET"]),
+            Route("/healthz", gateway.health, methods=["GET"]),
+        ],
+        exception_handlers={404: not_found, 405: not_found, Exception: failure},
+        lifespan=gateway.lifespan,
+    )
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def run_gateway(config: GatewayConfig, *, host: str = "127.0.0.1", port: int = 8080, access_log: bool = False) -> None:
+    """Serve the gateway with uvicorn until interrupted (Ctrl-C or SIGTERM: what is queued is committed first).
+
+    Binding wider than loopback warns: anyone who can reach the port can then spend the upstream key, unless
+    ``config.gateway_key`` is set.
+    """
+    import uvicorn
+
+    if host not in LOOPBACK:
+        warnings.warn(
+            f"the gateway listens on {host}, beyond this machine"
+            + ("" if config.gateway_key else ": anyone who can reach it can use the upstream (set --gateway-key)"),
+            stacklevel=2,
+        )
+    uvicorn.run(
+        create_app(config),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=access_log,
+        timeout_graceful_shutdown=30,
+    )
