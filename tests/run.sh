@@ -4,13 +4,21 @@
 # documentation build (warnings are errors) with its doctests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash .ci/install dev,docs,serve,constrained
+bash .ci/install dev,docs,serve,constrained,curate,gateway
 # The browser test of the HTML report needs Debian's chromium; skipped cleanly (the test says why) where apt-get
 # is not there or not allowed.
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "== installing chromium (for the report's browser test)"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
     >/dev/null 2>&1 || echo "chromium could not be installed: the browser test will be skipped"
+fi
+# The gateway's replica tests start a PostgreSQL server of their own: Debian's postgresql package, skipped
+# cleanly (the test says why) where it cannot be installed.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && command -v apt-get >/dev/null 2>&1 \
+  && [ "$(id -u)" = 0 ]; then
+  echo "== installing postgresql (for the gateway's replica tests)"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql) \
+    >/dev/null 2>&1 || echo "postgresql could not be installed: the PostgreSQL store tests will be skipped"
 fi
 echo "== ruff"
 .venv/bin/ruff check slmswap tests examples benchmarks docs

@@ -1,0 +1,217 @@
+"""Reading what curation works on: data files, evaluation run directories (a relabelling run), and the
+gateway's traffic store, each into :class:`~slmswap.curation.example.Example`\\ s.
+
+A source is named as on the command line:
+
+* a data file of any shape slmswap loads (or ``demo:train``): each conversation's last assistant turn is the
+  answer. OpenAI chat rows are read as request logs: the last assistant turn is the answer even where it calls
+  a tool the request did not offer or is empty (validity drops it, with its reason, instead of the loader
+  refusing the row), and two optional keys say what the server said: ``finish_reason`` (of that answer) and
+  ``error`` (the upstream error; the row then has no assistant turn). Rows of the other shapes that do not load
+  are dropped as unreadable, naming line and field.
+* a run directory (``records.jsonl``) written by :func:`~slmswap.curation.relabel`: the teacher's answers are
+  the labels, the answers the data held are kept beside them as the originals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from slmswap.curation.example import Answer, Example, Unreadable
+from slmswap.data import SourceKind, detect_kind, load_conversations
+from slmswap.data._result import as_data_error, require
+from slmswap.data._source import Row, iter_rows
+from slmswap.data.named import DEMO_PREFIX, load_data
+from slmswap.data.openai import parse_openai_answer, parse_openai_message, parse_openai_tools
+from slmswap.errors import ConfigError, DataError
+from slmswap.evaluation.rundir import RECORDS_FILE
+from slmswap.evaluation.runner import EvalRecord, read_records
+from slmswap.formats.base import ParseFailure
+from slmswap.schema import Conversation, Message
+
+__all__ = ["CONVERSATIONS_FILE", "SourceExamples", "answer_of", "log_example", "read_source", "read_sources"]
+
+CONVERSATIONS_FILE = "conversations.jsonl"
+"""The data a relabelling run answered, kept in its run directory (OpenAI rows) so the run can be curated alone."""
+
+_JUDGED_BY_VALIDITY = {ParseFailure.UNKNOWN_TOOL.value, ParseFailure.BAD_ARGUMENTS.value}
+
+
+@dataclass
+class SourceExamples:
+    """What the sources held: the examples, the rows that could not be read, and whether the labels are a
+    teacher's (a relabelling run) rather than the answers the sources recorded."""
+
+    examples: list[Example] = field(default_factory=list)
+    unreadable: list[Unreadable] = field(default_factory=list)
+    relabelled: bool = False
+
+
+def read_sources(sources: Sequence[str | Path]) -> SourceExamples:
+    """Every source's examples, their ids made unique across sources (a repeated id gets ``#2``, ``#3``, ...)."""
+    if not sources:
+        raise ConfigError("curate needs at least one source (a data file, demo:train, or a run directory)")
+    read = SourceExamples()
+    seen: dict[str, int] = {}
+    kinds = []
+    for source in sources:
+        part = read_source(source)
+        kinds.append(part.relabelled)
+        for example in part.examples:
+            read.examples.append(_renamed(example, _unique(example.id, seen)))
+        for row in part.unreadable:
+            read.unreadable.append(Unreadable(_unique(row.id, seen), row.detail))
+    if len(set(kinds)) > 1:
+        raise ConfigError(
+            "the sources mix relabelled runs with recorded answers: curate a relabelling run alone (it already "
+            "holds the original answers beside the teacher's)"
+        )
+    read.relabelled = kinds[0]
+    return read
+
+
+def _unique(example_id: str, seen: dict[str, int]) -> str:
+    count = seen.get(example_id, 0) + 1
+    seen[example_id] = count
+    return example_id if count == 1 else f"{example_id}#{count}"
+
+
+def _renamed(example: Example, example_id: str) -> Example:
+    if example_id == example.id:
+        return example
+    return Example(example_id, example.request, example.answer, example.original)
+
+
+def read_source(source: str | Path) -> SourceExamples:
+    """The examples of one source (see the module docstring for what a source may be)."""
+    text = str(source)
+    path = Path(source)
+    if not text.startswith(DEMO_PREFIX) and path.is_dir():
+        return _run_directory(path)
+    if text.startswith(DEMO_PREFIX):
+        return SourceExamples(_conversations(load_data(text), text))
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such data file or run directory")
+    return _data_file(path)
+
+
+def _data_file(path: Path) -> SourceExamples:
+    rows = list(iter_rows(path))
+    first = next((row for row in rows if isinstance(row, Row)), None)
+    kind: SourceKind = "openai"
+    if first is not None:
+        try:
+            kind = detect_kind(first.data)
+        except DataError as exc:
+            raise first.error(exc) from None
+    read = SourceExamples()
+    if kind != "openai":
+        loaded = load_conversations(path, kind, on_error="collect")
+        read.examples = _conversations(list(loaded), path.name)
+        read.unreadable = [Unreadable(_error_id(error, path.name), str(error)) for error in loaded.errors]
+        return read
+    for row in rows:
+        if isinstance(row, DataError):
+            read.unreadable.append(Unreadable(_error_id(row, path.name), str(row)))
+            continue
+        example_id = str(row.data.get("id") or f"{path.name}:{row.line if row.line is not None else row.index}")
+        try:
+            read.examples.append(log_example(row.data, example_id))
+        except DataError as exc:
+            read.unreadable.append(Unreadable(example_id, str(row.error(exc))))
+    return read
+
+
+def _error_id(error: DataError, name: str) -> str:
+    return f"{name}:{error.line if error.line is not None else error.index}"
+
+
+def log_example(row: Mapping[str, Any], example_id: str) -> Example:
+    """One OpenAI chat row read as a request log entry (see the module docstring); a :class:`DataError` naming
+    the field when its request cannot be read."""
+    raw_messages = require(row, "messages", list)
+    tools = parse_openai_tools(row.get("tools") or [], "tools")
+    positions = [i for i, raw in enumerate(raw_messages) if isinstance(raw, Mapping) and raw.get("role") == "assistant"]
+    last = positions[-1] if positions else len(raw_messages)
+    messages = [parse_openai_message(raw, f"messages[{i}]") for i, raw in enumerate(raw_messages[:last])]
+    with as_data_error(""):
+        request = Conversation(messages=tuple(messages), tools=tuple(tools), id=example_id)
+    finish_reason = row.get("finish_reason")
+    finish_reason = finish_reason if isinstance(finish_reason, str) else None
+    error = row.get("error")
+    if error:
+        return Example(example_id, request, Answer(None, finish_reason, error=_error_text(error)))
+    if not positions:
+        return Example(example_id, request, Answer(None, finish_reason))
+    return Example(example_id, request, answer_of(raw_messages[last], finish_reason))
+
+
+def _error_text(error: object) -> str:
+    if isinstance(error, Mapping) and isinstance(error.get("message"), str):
+        return str(error["message"])
+    return str(error)
+
+
+def answer_of(message: object, finish_reason: str | None = None) -> Answer:
+    """An assistant message in the Chat Completions shape as an :class:`Answer` (read by the one OpenAI codec:
+    :func:`~slmswap.data.openai.parse_openai_answer`); an unreadable one is an answer marked malformed."""
+    try:
+        parsed = parse_openai_answer({"choices": [{"message": message, "finish_reason": finish_reason}]})
+    except DataError as exc:
+        return Answer(None, finish_reason, malformed=str(exc).replace("choices[0].message", "answer"))
+    if not parsed.content.strip() and not parsed.tool_calls:
+        return Answer(None, parsed.finish_reason)
+    turn = Message.assistant(content=parsed.content or None, tool_calls=parsed.tool_calls)
+    return Answer(turn, parsed.finish_reason)
+
+
+def _conversations(conversations: Sequence[Conversation], name: str) -> list[Example]:
+    return [example for index, c in enumerate(conversations) if (example := _split_off(c, f"{name}:{index}"))]
+
+
+def _split_off(conversation: Conversation, fallback_id: str) -> Example | None:
+    """The conversation as a request and its last assistant turn (``None``: it has no assistant turn)."""
+    positions = conversation.assistant_indices()
+    example_id = conversation.id or fallback_id
+    if not positions:
+        request = conversation.model_copy(update={"id": example_id})
+        return Example(example_id, request, Answer(None))
+    last = positions[-1]
+    request = Conversation(messages=conversation.messages[:last], tools=conversation.tools, id=example_id)
+    return Example(example_id, request, Answer(conversation.messages[last]))
+
+
+def _run_directory(directory: Path) -> SourceExamples:
+    records_path, data_path = directory / RECORDS_FILE, directory / CONVERSATIONS_FILE
+    if not records_path.is_file():
+        raise ConfigError(f"{directory}: no {RECORDS_FILE} here; it is not an evaluation run directory")
+    if not data_path.is_file():
+        raise ConfigError(
+            f"{directory}: no {CONVERSATIONS_FILE} here, so the prompts its answers belong to are unknown: curate a "
+            "run written by 'slmswap relabel' (it keeps the data it answered), or curate the data itself"
+        )
+    originals = {example.id: example for example in _data_file(data_path).examples}
+    latest = {record.id: record for record in read_records(records_path)}
+    read = SourceExamples(relabelled=True)
+    for example_id, record in latest.items():
+        original = originals.get(example_id)
+        if original is None:
+            read.unreadable.append(
+                Unreadable(example_id, f"{records_path}: no conversation {example_id!r} in {data_path}")
+            )
+            continue
+        read.examples.append(Example(example_id, original.request, _teacher_answer(record), original.answer))
+    return read
+
+
+def _teacher_answer(record: EvalRecord) -> Answer:
+    if record.failure == ParseFailure.BACKEND_ERROR.value:
+        return Answer(None, error=record.detail or "the teacher's server gave no answer")
+    if record.failure == ParseFailure.EMPTY.value:
+        return Answer(None)
+    if record.failure is not None and (record.prediction is None or record.failure not in _JUDGED_BY_VALIDITY):
+        return Answer(None, malformed=f"{record.failure}: {record.detail}".rstrip(": "))
+    return Answer(record.prediction)
