@@ -354,64 +354,73 @@ class _Relay:
         self.recorded = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        gone = asyncio.ensure_future(_disconnected(receive))
         headers = _passed_headers(self.response.headers, self.exchange.id)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": self.response.status_code,
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
-            }
-        )
+        start = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": self.response.status_code, "headers": start})
+        relay = asyncio.ensure_future(self._relay(send))
+        gone = asyncio.ensure_future(_disconnected(receive))
         try:
-            await self._relay(send, gone)
-        except RecordError as exc:
-            await send({"type": "http.response.body", "body": _error_event(str(exc), "store_unavailable")})
-        except httpx.HTTPError as exc:
-            self.answer.error = self.redactor.text(f"the upstream broke off the stream ({type(exc).__name__})")
-            await self._record(wait=False)
-            await send({"type": "http.response.body", "body": _error_event(self.answer.error, "upstream_error")})
+            await asyncio.wait((relay, gone), return_when=asyncio.FIRST_COMPLETED)
+            if not relay.done():  # the client left first: stop reading the upstream (it stops generating)
+                relay.cancel()
+                await asyncio.wait((relay,))
+            elif (failure := relay.exception()) is not None:
+                await self._failed(send, failure)
         finally:
             gone.cancel()
             await self.response.aclose()
-            if not self.recorded:  # the client left first
+            if not self.recorded:
                 self.answer.error = self.answer.error or "the client disconnected before the stream ended"
-                await self._record(wait=False, status=499)
+                self._record_later(status=499)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _relay(self, send: Send, gone: asyncio.Future[None]) -> None:
+    async def _failed(self, send: Send, failure: BaseException) -> None:
+        """The stream broke off (the upstream failed, or the row could not be stored): an error event, no
+        ``[DONE]``."""
+        if isinstance(failure, RecordError):
+            await send({"type": "http.response.body", "body": _error_event(str(failure), "store_unavailable")})
+            return
+        if not isinstance(failure, httpx.HTTPError):
+            raise failure
+        self.answer.error = self.redactor.text(f"the upstream broke off the stream ({type(failure).__name__})")
+        self._record_later()
+        await send({"type": "http.response.body", "body": _error_event(self.answer.error, "upstream_error")})
+
+    async def _relay(self, send: Send) -> None:
         splitter = EventSplitter()
         first = True
         async for data in self.response.aiter_raw():
-            if gone.done():
-                return
             if first:
                 self.exchange.upstream_done(self.sent)  # time to the first chunk
                 first = False
             for event in splitter.feed(data):
                 payload = event_data(event)
                 if payload is not None and payload.strip() == "[DONE]":
-                    await self._record(wait=True)
+                    await self._record()
                 elif payload is not None:
                     self.answer.add(payload)
                 await send({"type": "http.response.body", "body": event, "more_body": True})
         if not self.recorded:  # a stream that ended without [DONE]
             if self.answer.finish_reason is None and self.answer.error is None:
                 self.answer.error = "the stream ended before the answer did (no finish_reason, no [DONE])"
-            await self._record(wait=True)
+            await self._record()
         rest = splitter.rest()
         if rest:
             await send({"type": "http.response.body", "body": rest, "more_body": True})
 
-    async def _record(self, *, wait: bool, status: int | None = None) -> None:
+    def _row(self, status: int | None) -> dict[str, Any]:
         self.recorded = True
-        row = self.exchange.row(
+        return self.exchange.row(
             status or self.response.status_code, self.answer.response(), self.answer.error, self.redactor
         )
-        if wait:
-            await self.gateway.recorder.record(row)
-        else:
-            self.gateway.recorder.submit(row)
+
+    async def _record(self) -> None:
+        """Commit the row, and return once it is durable."""
+        await self.gateway.recorder.record(self._row(None))
+
+    def _record_later(self, status: int | None = None) -> None:
+        """Queue the row of a stream no client waits for any more."""
+        self.gateway.recorder.submit(self._row(status))
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -50,13 +50,18 @@ def _answer(body: dict[str, Any], headers: dict[str, str]) -> tuple[str | None, 
     tools = body.get("tools") or []
     if tools:
         name = tools[0]["function"]["name"]
-        return None, [{"id": "call_0", "type": "function", "function": {"name": name, "arguments": json.dumps({"text": last})}}]
+        return None, [
+            {"id": "call_0", "type": "function", "function": {"name": name, "arguments": json.dumps({"text": last})}}
+        ]
     return f"echo: {last}", []
 
 
 def build_app(received: Received) -> Starlette:
     async def chat(request: Request) -> Response:
-        raw = await request.body()
+        try:
+            raw = await request.body()
+        except ClientDisconnect:  # a gateway killed while sending
+            return Response(status_code=499)
         received.bodies.append(raw)
         received.headers.append(dict(request.headers))
         received.queries.append(request.url.query)
@@ -76,11 +81,9 @@ def build_app(received: Received) -> Starlette:
                 {
                     "id": "chatcmpl-standin",
                     "object": "chat.completion",
-                    "created": int(time.time()),
+                    "created": 1700000000,
                     "model": f"{model}-upstream",
-                    "choices": [
-                        {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}
-                    ],
+                    "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
                     "usage": usage,
                 }
             )
@@ -130,7 +133,9 @@ def build_app(received: Received) -> Starlette:
 def serve_in_thread(app: Any, port: int | None = None) -> Iterator[str]:
     """``app`` served by uvicorn on loopback in a thread; yields its ``http://127.0.0.1:PORT``."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="on", timeout_graceful_shutdown=1)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
