@@ -45,7 +45,7 @@ from slmswap.curation.split import (
     stratum_label,
     tool_labels,
 )
-from slmswap.curation.validity import check_example, full_conversation
+from slmswap.curation.validity import check_example, full_conversation, validity_checks
 from slmswap.data.openai import openai_request
 from slmswap.errors import ConfigError
 from slmswap.metrics import canonical_turn
@@ -122,8 +122,9 @@ def curate(
     loaded, control_tokens_of = _tokenizer(tokenizer)
     dropped = [Dropped(id=row.id, reason=DropReason.UNREADABLE.value, detail=row.detail) for row in read.unreadable]
     valid: list[Example] = []
+    checks = validity_checks(loaded)
     for example in read.examples:
-        finding = check_example(example, tokenizer=loaded)
+        finding = check_example(example, checks)
         if finding is None:
             valid.append(example)
         else:

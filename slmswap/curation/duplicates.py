@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
+from slmswap.curation._memo import PerTools
 from slmswap.curation.example import Example
 from slmswap.formats.base import ParseResult
 from slmswap.metrics import ArgumentsExactMatch, ExactMatch, ScoredExample, ToolNameMatch, canonical_turn
-from slmswap.schema import Conversation, Message
+from slmswap.schema import Conversation, Message, Tool
 
 __all__ = ["AGREEMENT_METRICS", "DuplicateGroup", "SelfAgreement", "collapse", "request_key", "self_agreement"]
 
@@ -27,9 +28,9 @@ AGREEMENT_METRICS = (ExactMatch(), ToolNameMatch(), ArgumentsExactMatch())
 """The task metrics self-agreement is measured on (the same that score a model against the labels)."""
 
 
-def request_key(request: Conversation) -> str:
+def request_key(request: Conversation, tools_key: str | None = None) -> str:
     """A hash of ``request`` after normalisation: equal for requests that differ only in whitespace, call ids
-    and the order of their tools."""
+    and the order of their tools (``tools_key``: :func:`tools_key` of its tools, when already known)."""
     messages = [
         [
             message.role,
@@ -39,9 +40,14 @@ def request_key(request: Conversation) -> str:
         ]
         for message in request.messages
     ]
-    tools = sorted(json.dumps(tool.model_dump(mode="json"), sort_keys=True) for tool in request.tools)
+    tools = tools_key if tools_key is not None else _tools_key(request.tools)
     text = json.dumps([messages, tools], sort_keys=True, ensure_ascii=False)
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _tools_key(tools: tuple[Tool, ...]) -> str:
+    """The offered tools as one string, whatever their order."""
+    return json.dumps(sorted(json.dumps(tool.model_dump(mode="json"), sort_keys=True) for tool in tools))
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,9 @@ class DuplicateGroup:
 def collapse(examples: Sequence[Example]) -> list[DuplicateGroup]:
     """``examples`` (valid ones: each has an answer) grouped by normalised request, in order of first sight."""
     groups: dict[str, list[Example]] = {}
+    tools_key = PerTools(_tools_key)
     for example in examples:
-        groups.setdefault(request_key(example.request), []).append(example)
+        groups.setdefault(request_key(example.request, tools_key(example.request.tools)), []).append(example)
     return [_group(members) for members in groups.values()]
 
 

@@ -15,6 +15,7 @@ A source is named as on the command line:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from slmswap.errors import ConfigError, DataError
 from slmswap.evaluation.rundir import RECORDS_FILE
 from slmswap.evaluation.runner import EvalRecord, read_records
 from slmswap.formats.base import ParseFailure
-from slmswap.schema import Conversation, Message
+from slmswap.schema import Conversation, Message, Tool
 
 __all__ = ["CONVERSATIONS_FILE", "SourceExamples", "answer_of", "log_example", "read_source", "read_sources"]
 
@@ -99,27 +100,28 @@ def read_source(source: str | Path) -> SourceExamples:
 
 
 def _data_file(path: Path) -> SourceExamples:
-    rows = list(iter_rows(path))
-    first = next((row for row in rows if isinstance(row, Row)), None)
     kind: SourceKind = "openai"
-    if first is not None:
-        try:
-            kind = detect_kind(first.data)
-        except DataError as exc:
-            raise first.error(exc) from None
+    for row in iter_rows(path):  # the first readable row tells the shape
+        if isinstance(row, Row):
+            try:
+                kind = detect_kind(row.data)
+            except DataError as exc:
+                raise row.error(exc) from None
+            break
     read = SourceExamples()
     if kind != "openai":
         loaded = load_conversations(path, kind, on_error="collect")
         read.examples = _conversations(list(loaded), path.name)
         read.unreadable = [Unreadable(_error_id(error, path.name), str(error)) for error in loaded.errors]
         return read
-    for row in rows:
+    tools_seen: dict[str, tuple[Tool, ...]] = {}
+    for row in iter_rows(path):  # streamed: a row's raw form is gone once read
         if isinstance(row, DataError):
             read.unreadable.append(Unreadable(_error_id(row, path.name), str(row)))
             continue
         example_id = str(row.data.get("id") or f"{path.name}:{row.line if row.line is not None else row.index}")
         try:
-            read.examples.append(log_example(row.data, example_id))
+            read.examples.append(log_example(row.data, example_id, tools_seen))
         except DataError as exc:
             read.unreadable.append(Unreadable(example_id, str(row.error(exc))))
     return read
@@ -129,16 +131,19 @@ def _error_id(error: DataError, name: str) -> str:
     return f"{name}:{error.line if error.line is not None else error.index}"
 
 
-def log_example(row: Mapping[str, Any], example_id: str) -> Example:
+def log_example(
+    row: Mapping[str, Any], example_id: str, tools_seen: dict[str, tuple[Tool, ...]] | None = None
+) -> Example:
     """One OpenAI chat row read as a request log entry (see the module docstring); a :class:`DataError` naming
-    the field when its request cannot be read."""
+    the field when its request cannot be read. ``tools_seen`` keeps the tool lists already read (by their JSON
+    text): requests of one application repeat the same tools, read once."""
     raw_messages = require(row, "messages", list)
-    tools = parse_openai_tools(row.get("tools") or [], "tools")
+    tools = _tools(row.get("tools") or [], tools_seen if tools_seen is not None else {})
     positions = [i for i, raw in enumerate(raw_messages) if isinstance(raw, Mapping) and raw.get("role") == "assistant"]
     last = positions[-1] if positions else len(raw_messages)
     messages = [parse_openai_message(raw, f"messages[{i}]") for i, raw in enumerate(raw_messages[:last])]
     with as_data_error(""):
-        request = Conversation(messages=tuple(messages), tools=tuple(tools), id=example_id)
+        request = Conversation(messages=tuple(messages), tools=tools, id=example_id)
     finish_reason = row.get("finish_reason")
     finish_reason = finish_reason if isinstance(finish_reason, str) else None
     error = row.get("error")
@@ -147,6 +152,14 @@ def log_example(row: Mapping[str, Any], example_id: str) -> Example:
     if not positions:
         return Example(example_id, request, Answer(None, finish_reason))
     return Example(example_id, request, answer_of(raw_messages[last], finish_reason))
+
+
+def _tools(raw: object, seen: dict[str, tuple[Tool, ...]]) -> tuple[Tool, ...]:
+    key = json.dumps(raw, sort_keys=True)
+    tools = seen.get(key)
+    if tools is None:
+        tools = seen[key] = tuple(parse_openai_tools(raw, "tools"))
+    return tools
 
 
 def _error_text(error: object) -> str:

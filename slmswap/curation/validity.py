@@ -9,19 +9,20 @@ bounded), and control-token text in the conversation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from slmswap.curation._memo import PerTools
 from slmswap.curation.example import DropReason, Example
-from slmswap.schema import Conversation
+from slmswap.schema import Conversation, Message, Tool
 from slmswap.templates.spans import control_token_text
 from slmswap.validation import first_error
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["Finding", "check_example", "full_conversation"]
+__all__ = ["Check", "Finding", "check_example", "full_conversation", "validity_checks"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Finding:
 
 
 Check = Callable[[Example], "Finding | None"]
+"""A validity check: a finding, or ``None`` when the example passes it."""
 
 
 def upstream_error(example: Example) -> Finding | None:
@@ -83,28 +85,34 @@ def invalid_arguments(example: Example) -> Finding | None:
 
 def control_token(tokenizer: PreTrainedTokenizerBase | None) -> Check:
     """The check that the conversation (request, tools and answer) holds none of ``tokenizer``'s special tokens'
-    text (:func:`~slmswap.templates.spans.control_token_text`); with no tokenizer it checks nothing."""
+    text (:func:`~slmswap.templates.spans.control_token_text`); with no tokenizer it checks nothing. A tool list
+    many requests share is checked once."""
+
+    if tokenizer is None:
+        return lambda example: None
+    special: PreTrainedTokenizerBase = tokenizer
+
+    def tools_text(tools: tuple[Tool, ...]) -> str | None:
+        return control_token_text(special, Conversation(messages=(Message.user(""),), tools=tools))
+
+    in_tools = PerTools(tools_text)
 
     def check(example: Example) -> Finding | None:
-        if tokenizer is None or example.answer.message is None:
+        if example.answer.message is None:
             return None
-        where = control_token_text(tokenizer, full_conversation(example))
+        where = in_tools(example.request.tools) or control_token_text(special, full_conversation(example, tools=False))
         return Finding(DropReason.CONTROL_TOKEN_TEXT, where) if where is not None else None
 
     return check
 
 
-def check_example(example: Example, *, tokenizer: PreTrainedTokenizerBase | None = None) -> Finding | None:
-    """The first reason to drop ``example`` (in the order of the module docstring), or ``None`` when it is valid."""
-    checks: tuple[Check, ...] = (
-        upstream_error,
-        truncated,
-        malformed,
-        empty,
-        unknown_tool,
-        invalid_arguments,
-        control_token(tokenizer),
-    )
+def validity_checks(tokenizer: PreTrainedTokenizerBase | None = None) -> tuple[Check, ...]:
+    """The checks, in the order of the module docstring (the control-token one for ``tokenizer``'s tokens)."""
+    return (upstream_error, truncated, malformed, empty, unknown_tool, invalid_arguments, control_token(tokenizer))
+
+
+def check_example(example: Example, checks: Sequence[Check]) -> Finding | None:
+    """The first of ``checks`` (:func:`validity_checks`) that finds a reason to drop ``example``, or ``None``."""
     for check in checks:
         finding = check(example)
         if finding is not None:
@@ -112,10 +120,11 @@ def check_example(example: Example, *, tokenizer: PreTrainedTokenizerBase | None
     return None
 
 
-def full_conversation(example: Example) -> Conversation:
-    """The request with its answer appended (for a valid example: the row written to a split)."""
+def full_conversation(example: Example, *, tools: bool = True) -> Conversation:
+    """The request with its answer appended (for a valid example: the row written to a split); without the
+    tools when ``tools`` is false."""
     message = example.answer.message
     if message is None:
         raise ValueError(f"example {example.id!r} has no answer")
     request = example.request
-    return Conversation(messages=(*request.messages, message), tools=request.tools, id=example.id)
+    return Conversation(messages=(*request.messages, message), tools=request.tools if tools else (), id=example.id)
