@@ -68,6 +68,7 @@ if TYPE_CHECKING:
         register_format as register_format,
     )
     from slmswap.gateway import load_traffic as load_traffic
+    from slmswap.live import live_verdict as live_verdict
     from slmswap.metrics import (
         Metric as Metric,
         MetricsReport as MetricsReport,

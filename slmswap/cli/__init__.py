@@ -1,6 +1,6 @@
 """The ``slmswap`` command line: list formats, inspect what gets trained, run the doctor, train from a YAML
 job, evaluate, compare and report runs, export and serve a trained model, record a hosted LLM's traffic through
-the gateway and read it back, and the end-to-end demo.
+the gateway and read it back, judge the swap on live traffic, and the end-to-end demo.
 
 Exit codes: 0 success, 1 a check failed (the doctor found a failure, a required improvement is missing),
 2 a usage or input error (bad arguments, missing or malformed files); messages go to stderr.
@@ -24,6 +24,7 @@ from slmswap.cli._doctor import DOCTOR
 from slmswap.cli._eval import COMMANDS as EVALUATION_COMMANDS
 from slmswap.cli._gateway import GATEWAY
 from slmswap.cli._inspect import FORMATS, INSPECT
+from slmswap.cli._live import LIVE
 from slmswap.cli._serve import EXPORT, SERVE
 from slmswap.cli._traffic import TRAFFIC
 from slmswap.cli._train import TRAIN
@@ -31,7 +32,7 @@ from slmswap.errors import CheckError, SlmswapError
 
 __all__ = ["build_parser", "console_main", "main"]
 
-_COMMANDS = (FORMATS, INSPECT, DOCTOR, TRAIN, *EVALUATION_COMMANDS, EXPORT, SERVE, GATEWAY, TRAFFIC, DEMO)
+_COMMANDS = (FORMATS, INSPECT, DOCTOR, TRAIN, *EVALUATION_COMMANDS, EXPORT, SERVE, GATEWAY, TRAFFIC, LIVE, DEMO)
 
 
 def build_parser() -> argparse.ArgumentParser:

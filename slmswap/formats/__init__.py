@@ -5,6 +5,7 @@ JSON object), ``cep`` (formatting rules + XML calls) and ``xml`` (XML calls). Th
 the ``slmswap.formats`` entry-point group.
 """
 
+from slmswap.formats._scan import check_calls
 from slmswap.formats.base import ChatFormat, ChatInput, ParseFailure, ParseResult
 from slmswap.formats.cep import CEP_RULES, CepFormat, CepVariant, choose_cep_variant
 from slmswap.formats.hermes import HermesFormat
@@ -36,6 +37,7 @@ __all__ = [
     "StructuredFormat",
     "XmlFormat",
     "available_formats",
+    "check_calls",
     "choose_cep_variant",
     "detect_family",
     "format_class",
