@@ -40,7 +40,8 @@ The bounds are computed over a grid of candidate means (``resolution`` steps ove
 for, such as a bar to decide against). The lower bound reported is the largest grid point excluded from below,
 the upper bound the smallest excluded from above: each lies on the safe side of the exact bound, so the
 reported interval always contains the exact one, and for a point on the grid, "``L_t ≥`` the point" is exactly
-"the point is excluded from below by ``t``".
+"the point is excluded from below by ``t``" (and "``U_t ≤`` the point", excluded from above). The guarantee is
+strict: ``L_t < μ < U_t`` for every ``t`` at once, with probability at least ``1 − α``.
 
 Why not a package: ``confseq`` 0.0.11 (the paper's own code) ships only as a source distribution that needs
 Boost to build and ``np.float_``, which NumPy 2 removed; ``expectation`` needs Python 3.12. The construction
@@ -197,14 +198,15 @@ def projected_exclusion(values: ArrayLike, mean: float, *, alpha: float = ALPHA)
 
 @dataclass(frozen=True)
 class ConfidenceSequence:
-    """A 95 % (``1 − alpha``) confidence sequence for the mean of a stream of values in [0, 1]: after each
-    observation ``t``, ``lower[t-1] ≤ μ ≤ upper[t-1]`` holds for every ``t`` at once with probability
-    ``1 − alpha``. Built by :func:`confidence_sequence`."""
+    """A 95 % (``1 − alpha``) confidence sequence for the mean ``μ`` of a stream of values in [0, 1]: after each
+    observation ``t``, ``L_t < μ < U_t`` holds for every ``t`` at once with probability at least ``1 − alpha``
+    (each side errs with at most ``alpha/2``). Built by :func:`confidence_sequence`."""
 
     lower: NDArray[np.float64]
-    """``L_1..L_n``: nondecreasing (a running intersection)."""
+    """``L_1..L_n``: the largest candidate mean excluded from below by each time (the mean is above it);
+    nondecreasing (a running intersection)."""
     upper: NDArray[np.float64]
-    """``U_1..U_n``: nonincreasing."""
+    """``U_1..U_n``: the smallest candidate excluded from above (the mean is below it); nonincreasing."""
     values: NDArray[np.float64]
     """The observations, in order."""
     alpha: float

@@ -1,8 +1,8 @@
 """The cut-over verdict: one agreement figure against a bar such as ``arguments_exact_match>=0.90``.
 
-* **cut over** — the confidence sequence's lower bound has reached the bar: the agreement is at least the bar
+* **cut over** — the confidence sequence's lower bound has reached the bar: the agreement is above the bar
   with 95 % confidence;
-* **stop** — its upper bound has fallen below the bar: the agreement is below the bar with 95 % confidence;
+* **stop** — its upper bound has come down to the bar: the agreement is below the bar with 95 % confidence;
 * **not yet** — the bar lies inside the sequence, with an estimate of how many more requests would decide it if
   the agreement stays at its current rate.
 
@@ -95,7 +95,7 @@ class CutoverVerdict:
     """Not yet: about how many more paired requests would decide it at the current rate (``None``: no
     estimate)."""
     drift: bool = False
-    """The sequence is empty (its bounds crossed): the agreement did not stay at one rate."""
+    """The sequence is empty (its bounds met): the agreement did not stay at one rate."""
 
     def describe(self) -> str:
         """One line saying what to do, and why."""
@@ -107,12 +107,12 @@ class CutoverVerdict:
             )
         if self.decision == "cut over":
             return (
-                f"cut over: {figure}: at least {self.lower:.3f} >= {self.bar.threshold:g} with 95 % confidence, "
+                f"cut over: {figure}: above the bar {self.bar.threshold:g} with 95 % confidence, "
                 f"decided after {self.decided_at} paired requests"
             )
         if self.decision == "stop":
             return (
-                f"stop: {figure}: at most {self.upper:.3f} < {self.bar.threshold:g} with 95 % confidence, "
+                f"stop: {figure}: below the bar {self.bar.threshold:g} with 95 % confidence, "
                 f"decided after {self.decided_at} paired requests"
             )
         if not self.n:
@@ -140,15 +140,15 @@ def decide(agreement: Agreement, bar: Bar, *, requests: int) -> CutoverVerdict:
 
     def verdict(decision: Decision, decided_at: int | None = None, more: int | None = None) -> CutoverVerdict:
         return CutoverVerdict(
-            decision, bar, requests, agreement.n, agreement.value, lower, upper, decided_at, more, drift=lower > upper
+            decision, bar, requests, agreement.n, agreement.value, lower, upper, decided_at, more, drift=lower >= upper
         )
 
-    if lower > upper:
+    if lower >= upper:
         return verdict("stop")
     first = sequence.first_time(sequence.lower >= bar.threshold)
     if first is not None:
         return verdict("cut over", decided_at=int(agreement.positions[first - 1]))
-    first = sequence.first_time(sequence.upper < bar.threshold)
+    first = sequence.first_time(sequence.upper <= bar.threshold)
     if first is not None:
         return verdict("stop", decided_at=int(agreement.positions[first - 1]))
     pairs = _pairs_needed(agreement, bar.threshold) if agreement.n else None
