@@ -1,6 +1,7 @@
 """The ``slmswap`` command line: list formats, inspect what gets trained, run the doctor, train from a YAML
 job, evaluate, compare and report runs, export and serve a trained model, record a hosted LLM's traffic through
-the gateway and read it back, judge the swap on live traffic, and the end-to-end demo.
+the gateway and read it back, curate traffic or logs into splits (and relabel them with a teacher), judge the
+swap on live traffic, and the end-to-end demo.
 
 Exit codes: 0 success, 1 a check failed (the doctor found a failure, a required improvement is missing),
 2 a usage or input error (bad arguments, missing or malformed files); messages go to stderr.
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from slmswap._files import field_message
 from slmswap._version import __version__
 from slmswap.cli._common import EXIT_CHECK, EXIT_INPUT, Parser, fail
+from slmswap.cli._curate import COMMANDS as CURATION_COMMANDS
 from slmswap.cli._demo import DEMO
 from slmswap.cli._doctor import DOCTOR
 from slmswap.cli._eval import COMMANDS as EVALUATION_COMMANDS
@@ -32,7 +34,20 @@ from slmswap.errors import CheckError, SlmswapError
 
 __all__ = ["build_parser", "console_main", "main"]
 
-_COMMANDS = (FORMATS, INSPECT, DOCTOR, TRAIN, *EVALUATION_COMMANDS, EXPORT, SERVE, GATEWAY, TRAFFIC, LIVE, DEMO)
+_COMMANDS = (
+    FORMATS,
+    INSPECT,
+    DOCTOR,
+    TRAIN,
+    *EVALUATION_COMMANDS,
+    EXPORT,
+    SERVE,
+    GATEWAY,
+    TRAFFIC,
+    *CURATION_COMMANDS,
+    LIVE,
+    DEMO,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,11 +19,13 @@ from slmswap.cli._common import (
 from slmswap.data.named import load_data
 from slmswap.errors import ConfigError, DataError
 from slmswap.evaluation.choice import choose_backend
+from slmswap.evaluation.gap_report import gap_section, gaps
 from slmswap.evaluation.report import Run, report_summary
-from slmswap.evaluation.report_files import write_report
+from slmswap.evaluation.report_files import ReportSection, write_report
 from slmswap.evaluation.rundir import evaluate_into, load_run_dir
 from slmswap.evaluation.runner import PROMPTS_PER_CALL
 from slmswap.metrics import require_better
+from slmswap.metrics.gap import DEFAULT_MARGIN, gap_closed
 
 if TYPE_CHECKING:
     pass
@@ -135,13 +137,29 @@ def _compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metric",
         default=None,
-        help="the metric --require-better judges (default: argument exact match, else exact match)",
+        help="the metric --require-better and --llm judge (default: argument exact match, else exact match)",
+    )
+    _gap_arguments(parser, "the LLM's run directory: also give the gap RUN closes from BASELINE to it")
+
+
+def _gap_arguments(parser: argparse.ArgumentParser, llm_help: str) -> None:
+    parser.add_argument("--llm", metavar="RUN", default=None, help=llm_help)
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=DEFAULT_MARGIN,
+        help=f"with --llm: how far below the LLM still counts as within its margin (default: {DEFAULT_MARGIN})",
     )
 
 
 def _compare(args: argparse.Namespace) -> int:
     baseline, run = _run(args.baseline), _run(args.run)
     print(report_summary([baseline, run]))
+    if args.llm is not None:
+        llm = _run(args.llm)
+        metrics = baseline.result.metrics, run.result.metrics, llm.result.metrics
+        gap = gap_closed(*metrics, metric=args.metric, margin=args.margin)
+        print(gap.describe(baseline.label, run.label, llm.label))
     if not args.require_better:
         return EXIT_OK
     verdict = require_better(baseline.result.metrics, run.result.metrics, metric=args.metric)
@@ -153,7 +171,9 @@ COMPARE = Command(
     "compare",
     "compare two runs example by example (paired bootstrap interval, McNemar test)",
     "Pair the examples both runs scored and show, per metric, the difference with its 95 % paired-bootstrap "
-    "interval and the exact McNemar p-value. With --require-better, exit 1 unless RUN is significantly better.",
+    "interval and the exact McNemar p-value. With --require-better, exit 1 unless RUN is significantly better. "
+    "With --llm, also the gap RUN closes from BASELINE towards the LLM, (RUN - BASELINE) / (LLM - BASELINE), with "
+    "its paired interval, and whether RUN stays within --margin of the LLM.",
     _compare_arguments,
     _compare,
 )
@@ -168,6 +188,35 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="a training output directory: its history.jsonl gives the training curves (loss, held-out metrics)",
     )
+    parser.add_argument(
+        "--curation",
+        metavar="DIR",
+        help="a 'slmswap curate' output (or its curation.json): the curation section, each run's agreement with "
+        "the labels next to the LLM's agreement with itself",
+    )
+    _gap_arguments(
+        parser, "which RUN is the LLM (its label or directory): the gap each other run closes from the first"
+    )
+
+
+def _sections(args: argparse.Namespace, runs: list[Run]) -> list[ReportSection]:
+    """The curation and gap-closed sections the options ask for."""
+    sections = []
+    llm_labels = False
+    if args.curation:
+        from slmswap.curation import read_curation
+        from slmswap.curation.section import curation_section
+
+        curation = read_curation(args.curation)
+        llm_labels = curation.labels == "recorded"
+        sections.append(curation_section(curation, runs))
+    if args.llm is not None:
+        llm = next((run for run, spec in zip(runs, args.runs, strict=True) if args.llm in (run.label, spec)), None)
+        if llm is None:
+            raise ConfigError(f"--llm {args.llm}: no such RUN among {', '.join(run.label for run in runs)}")
+        rows = gaps(runs, llm, metric=None, margin=args.margin)
+        sections.append(gap_section(runs[0], llm, rows, llm_labels=llm_labels))
+    return sections
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -179,7 +228,7 @@ def _report(args: argparse.Namespace) -> int:
         history = read_history(args.training)
         if not history.entries:
             raise ConfigError(f"{args.training}: no {HISTORY_FILE} with logged steps here (is it a training output?)")
-    paths = write_report(runs, Path(args.out), title=args.title, history=history)
+    paths = write_report(runs, Path(args.out), title=args.title, history=history, sections=_sections(args, runs))
     print(report_summary(runs))
     print(f"wrote {paths['markdown']} and {paths['html']}")
     return EXIT_OK
@@ -190,7 +239,9 @@ REPORT = Command(
     "write a Markdown and HTML report of runs (intervals, paired comparisons, failures, worst examples)",
     "Build the report from run directories alone: every metric with its 95 % interval, each run compared with "
     "the first (the baseline), the breakdown of parse failures and issues, and the worst examples with their raw "
-    "output diffed against the reference; with --training, the training curves too.",
+    "output diffed against the reference; with --training, the training curves too; with --curation, the "
+    "curation section (what the labels are, what was dropped, the leakage avoided, the LLM's agreement with "
+    "itself); with --llm, the gap each run closes towards the LLM.",
     _report_arguments,
     _report,
 )

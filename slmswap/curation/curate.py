@@ -121,6 +121,10 @@ def curate(
     read = read_sources(listed)
     loaded, control_tokens_of = _tokenizer(tokenizer)
     dropped = [Dropped(id=row.id, reason=DropReason.UNREADABLE.value, detail=row.detail) for row in read.unreadable]
+    dropped += [
+        Dropped(id=example_id, reason=DropReason.NOT_RELABELLED.value, detail="no teacher answer in the run")
+        for example_id in read.unanswered
+    ]
     valid: list[Example] = []
     checks = validity_checks(loaded)
     for example in read.examples:
@@ -175,7 +179,7 @@ def curate(
             control_tokens_of=control_tokens_of,
         ),
         counts=CurationCounts(
-            read=len(read.examples) + len(read.unreadable),
+            read=len(read.examples) + len(read.unreadable) + len(read.unanswered),
             dropped={reason.value: reasons[reason.value] for reason in DropReason if reasons[reason.value]},
             valid=len(valid),
             exact_duplicates=len(valid) - len(unique),

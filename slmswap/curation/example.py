@@ -38,6 +38,9 @@ class DropReason(str, enum.Enum):
     CONTROL_TOKEN_TEXT = "control_token_text"
     """The conversation's text holds a special token's text, which training would turn into the real control
     token."""
+    NOT_RELABELLED = "not_relabelled"
+    """A relabelling run holds no teacher answer for it (the evaluation skipped it, e.g. for control-token text,
+    or the run was interrupted: run ``relabel`` again to resume)."""
     OVER_MAX_PER_TOOL = "over_max_per_tool"
     """Left out by ``max_per_tool``: its tool already has that many examples."""
 

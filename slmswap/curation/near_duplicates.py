@@ -101,8 +101,8 @@ def group_near_duplicates(
 
     bands, rows = lsh_shape(threshold, num_perm)
     started = time.perf_counter()
-    hashed = MinHash.bulk(
-        [[s.encode("utf-8") for s in shingle_set] for shingle_set in sets], num_perm=num_perm, seed=_SEED
+    hashed = MinHash.generator(  # one at a time, sharing the permutations: never all of them in memory
+        ([s.encode("utf-8") for s in shingle_set] for shingle_set in sets), num_perm=num_perm, seed=_SEED
     )
     lsh = MinHashLSH(num_perm=num_perm, params=(bands, rows))
     parent = list(range(len(sets)))

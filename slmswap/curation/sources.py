@@ -11,6 +11,9 @@ A source is named as on the command line:
   are dropped as unreadable, naming line and field.
 * a run directory (``records.jsonl``) written by :func:`~slmswap.curation.relabel`: the teacher's answers are
   the labels, the answers the data held are kept beside them as the originals.
+* ``traffic:STORE``: a traffic store the gateway recorded (a SQLite file or a ``postgresql://`` URL), every
+  exchange of it: the failed ones too (an upstream error, an answer it could not read or found empty), which
+  validity drops with their reason, while the ``traffic:`` data source of the other commands leaves them out.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from slmswap.curation.example import Answer, Example, Unreadable
 from slmswap.data import SourceKind, detect_kind, load_conversations
 from slmswap.data._result import as_data_error, require
 from slmswap.data._source import Row, iter_rows
-from slmswap.data.named import DEMO_PREFIX, load_data
+from slmswap.data.named import DEMO_PREFIX, TRAFFIC_PREFIX, load_data
 from slmswap.data.openai import parse_openai_answer, parse_openai_message, parse_openai_tools
 from slmswap.errors import ConfigError, DataError
 from slmswap.evaluation.rundir import RECORDS_FILE
@@ -33,10 +36,21 @@ from slmswap.evaluation.runner import EvalRecord, read_records
 from slmswap.formats.base import ParseFailure
 from slmswap.schema import Conversation, Message, Tool
 
-__all__ = ["CONVERSATIONS_FILE", "SourceExamples", "answer_of", "log_example", "read_source", "read_sources"]
+__all__ = [
+    "CONVERSATIONS_FILE",
+    "UNREADABLE_FILE",
+    "SourceExamples",
+    "answer_of",
+    "log_example",
+    "read_source",
+    "read_sources",
+]
 
 CONVERSATIONS_FILE = "conversations.jsonl"
 """The data a relabelling run answered, kept in its run directory (OpenAI rows) so the run can be curated alone."""
+
+UNREADABLE_FILE = "unreadable.jsonl"
+"""The rows of the data a relabelling run could not read (``{"id", "detail"}`` lines), kept in its directory."""
 
 _JUDGED_BY_VALIDITY = {ParseFailure.UNKNOWN_TOOL.value, ParseFailure.BAD_ARGUMENTS.value}
 
@@ -49,6 +63,8 @@ class SourceExamples:
     examples: list[Example] = field(default_factory=list)
     unreadable: list[Unreadable] = field(default_factory=list)
     relabelled: bool = False
+    unanswered: list[str] = field(default_factory=list)
+    """For a relabelling run, the ids of the requests it holds no teacher answer for."""
 
 
 def read_sources(sources: Sequence[str | Path]) -> SourceExamples:
@@ -65,6 +81,7 @@ def read_sources(sources: Sequence[str | Path]) -> SourceExamples:
             read.examples.append(_renamed(example, _unique(example.id, seen)))
         for row in part.unreadable:
             read.unreadable.append(Unreadable(_unique(row.id, seen), row.detail))
+        read.unanswered += [_unique(example_id, seen) for example_id in part.unanswered]
     if len(set(kinds)) > 1:
         raise ConfigError(
             "the sources mix relabelled runs with recorded answers: curate a relabelling run alone (it already "
@@ -89,6 +106,8 @@ def _renamed(example: Example, example_id: str) -> Example:
 def read_source(source: str | Path) -> SourceExamples:
     """The examples of one source (see the module docstring for what a source may be)."""
     text = str(source)
+    if text.startswith(TRAFFIC_PREFIX):
+        return _traffic(text.removeprefix(TRAFFIC_PREFIX))
     path = Path(source)
     if not text.startswith(DEMO_PREFIX) and path.is_dir():
         return _run_directory(path)
@@ -138,12 +157,9 @@ def log_example(
     the field when its request cannot be read. ``tools_seen`` keeps the tool lists already read (by their JSON
     text): requests of one application repeat the same tools, read once."""
     raw_messages = require(row, "messages", list)
-    tools = _tools(row.get("tools") or [], tools_seen if tools_seen is not None else {})
     positions = [i for i, raw in enumerate(raw_messages) if isinstance(raw, Mapping) and raw.get("role") == "assistant"]
     last = positions[-1] if positions else len(raw_messages)
-    messages = [parse_openai_message(raw, f"messages[{i}]") for i, raw in enumerate(raw_messages[:last])]
-    with as_data_error(""):
-        request = Conversation(messages=tuple(messages), tools=tools, id=example_id)
+    request = _request(raw_messages[:last], row.get("tools"), example_id, tools_seen)
     finish_reason = row.get("finish_reason")
     finish_reason = finish_reason if isinstance(finish_reason, str) else None
     error = row.get("error")
@@ -152,6 +168,16 @@ def log_example(
     if not positions:
         return Example(example_id, request, Answer(None, finish_reason))
     return Example(example_id, request, answer_of(raw_messages[last], finish_reason))
+
+
+def _request(
+    raw_messages: list[Any], raw_tools: object, example_id: str, tools_seen: dict[str, tuple[Tool, ...]] | None
+) -> Conversation:
+    """The request: messages in the Chat Completions shape and the offered tools, read by the one OpenAI codec."""
+    tools = _tools(raw_tools or [], tools_seen if tools_seen is not None else {})
+    messages = [parse_openai_message(raw, f"messages[{i}]") for i, raw in enumerate(raw_messages)]
+    with as_data_error(""):
+        return Conversation(messages=tuple(messages), tools=tools, id=example_id)
 
 
 def _tools(raw: object, seen: dict[str, tuple[Tool, ...]]) -> tuple[Tool, ...]:
@@ -206,17 +232,19 @@ def _run_directory(directory: Path) -> SourceExamples:
             f"{directory}: no {CONVERSATIONS_FILE} here, so the prompts its answers belong to are unknown: curate a "
             "run written by 'slmswap relabel' (it keeps the data it answered), or curate the data itself"
         )
-    originals = {example.id: example for example in _data_file(data_path).examples}
+    data = _data_file(data_path)
     latest = {record.id: record for record in read_records(records_path)}
-    read = SourceExamples(relabelled=True)
-    for example_id, record in latest.items():
-        original = originals.get(example_id)
-        if original is None:
-            read.unreadable.append(
-                Unreadable(example_id, f"{records_path}: no conversation {example_id!r} in {data_path}")
-            )
-            continue
-        read.examples.append(Example(example_id, original.request, _teacher_answer(record), original.answer))
+    read = SourceExamples(unreadable=data.unreadable, relabelled=True)
+    aside = directory / UNREADABLE_FILE
+    for line in aside.read_text(encoding="utf-8").splitlines() if aside.is_file() else []:
+        row = json.loads(line)
+        read.unreadable.append(Unreadable(str(row["id"]), str(row["detail"])))
+    for original in data.examples:
+        record = latest.get(original.id)
+        if record is None:
+            read.unanswered.append(original.id)
+        else:
+            read.examples.append(Example(original.id, original.request, _teacher_answer(record), original.answer))
     return read
 
 
@@ -228,3 +256,40 @@ def _teacher_answer(record: EvalRecord) -> Answer:
     if record.failure is not None and (record.prediction is None or record.failure not in _JUDGED_BY_VALIDITY):
         return Answer(None, malformed=f"{record.failure}: {record.detail}".rstrip(": "))
     return Answer(record.prediction)
+
+
+_MALFORMED, _EMPTY = "the answer is malformed", "the answer is empty"
+"""How the gateway's ``error`` column begins for an answer it could not read, or one without text and calls."""
+
+
+def _traffic(store: str) -> SourceExamples:
+    """Every exchange of a gateway's traffic store, failed ones included (they are dropped with their reason)."""
+    try:
+        from slmswap.data.traffic import read_exchanges, store_name
+    except ImportError:
+        raise ConfigError(
+            f"{store}: reading a traffic store needs the gateway extra: pip install 'slmswap[gateway]'"
+        ) from None
+    read = SourceExamples()
+    tools_seen: dict[str, tuple[Tool, ...]] = {}
+    for exchange in read_exchanges(store):
+        example_id = str(exchange["id"])
+        try:
+            request = _request(exchange["messages"] or [], exchange["tools"], example_id, tools_seen)
+        except DataError as exc:
+            read.unreadable.append(Unreadable(example_id, f"{store_name(store)} exchange {example_id}: {exc}"))
+            continue
+        read.examples.append(Example(example_id, request, _exchange_answer(exchange)))
+    return read
+
+
+def _exchange_answer(exchange: Mapping[str, Any]) -> Answer:
+    finish_reason, error, status = exchange["finish_reason"], exchange["error"], exchange["status"]
+    if error is None and status == 200:
+        message = {"role": "assistant", "content": exchange["content"], "tool_calls": exchange["tool_calls"]}
+        return answer_of(message, finish_reason)
+    if error is not None and error.startswith(_MALFORMED):
+        return Answer(None, finish_reason, malformed=error)
+    if error is not None and error.startswith(_EMPTY):
+        return Answer(None, finish_reason)
+    return Answer(None, finish_reason, error=error or f"HTTP {status}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Interval", "bootstrap_mean", "mcnemar_exact", "paired_bootstrap_difference"]
+__all__ = ["Interval", "bootstrap_mean", "mcnemar_exact", "paired_bootstrap_difference", "paired_bootstrap_gap"]
 
 _RESAMPLES = 2000
 
@@ -27,16 +27,47 @@ class Interval:
         return self.low > 0 or self.high < 0
 
 
+def _resampled_means(columns: np.ndarray, seed: int) -> np.ndarray:
+    """Per bootstrap resample of the examples (the columns of ``columns``, one row per paired sample), each row's
+    mean: shape ``(resamples, rows)``; the same examples are drawn for every row, so pairs stay paired."""
+    rng = np.random.default_rng(seed)
+    drawn = rng.integers(0, columns.shape[1], size=(_RESAMPLES, columns.shape[1]))
+    return np.stack([row[drawn].mean(axis=1) for row in columns], axis=1)
+
+
 def bootstrap_mean(values: Sequence[float], *, level: float = 0.95, seed: int = 0) -> Interval:
     """The mean of ``values`` with a percentile-bootstrap confidence interval (deterministic for a seed)."""
     if not values:
         return Interval(math.nan, math.nan, math.nan, level)
     data = np.asarray(values, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    means = data[rng.integers(0, len(data), size=(_RESAMPLES, len(data)))].mean(axis=1)
+    means = _resampled_means(data[np.newaxis, :], seed)[:, 0]
     tail = (1 - level) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
     return Interval(float(data.mean()), float(low), float(high), level)
+
+
+def paired_bootstrap_gap(
+    base: Sequence[float], run: Sequence[float], top: Sequence[float], *, level: float = 0.95, seed: int = 0
+) -> Interval:
+    """The share of the gap from ``base`` to ``top`` that ``run`` closes, ``(mean(run) - mean(base)) /
+    (mean(top) - mean(base))``, over paired examples, with a percentile-bootstrap interval that resamples the
+    examples (resamples where ``top`` and ``base`` tie are left out). NaN when the means of ``top`` and
+    ``base`` tie."""
+    if not (len(base) == len(run) == len(top)):
+        raise ValueError(f"paired samples differ in length: {len(base)}, {len(run)}, {len(top)}")
+    if not base:
+        return Interval(math.nan, math.nan, math.nan, level)
+    data = np.asarray([base, run, top], dtype=np.float64)
+    b, r, t = data.mean(axis=1)
+    value = (r - b) / (t - b) if t != b else math.nan
+    means = _resampled_means(data, seed)
+    gaps = means[:, 2] - means[:, 0]
+    ratios = (means[gaps != 0, 1] - means[gaps != 0, 0]) / gaps[gaps != 0]
+    if not len(ratios):
+        return Interval(value, math.nan, math.nan, level)
+    tail = (1 - level) / 2
+    low, high = np.quantile(ratios, [tail, 1 - tail])
+    return Interval(float(value), float(low), float(high), level)
 
 
 def paired_bootstrap_difference(
