@@ -6,7 +6,7 @@ Ramdas's betting sequences), and one verdict against a bar says "cut over", "not
 interval, it may be checked after every request.
 """
 
-from slmswap.live.agreement import LIVE_METRICS, Agreement, AgreementTable, agreement, scored_pair
+from slmswap.live.agreement import LIVE_METRICS, Agreement, AgreementTable, agreement_table, scored_pair
 from slmswap.live.confidence import ConfidenceSequence, confidence_sequence, exclusion_times, predictable_bets
 from slmswap.live.exchange import PairedExchange, parse_exchange, parse_time, read_exchanges
 from slmswap.live.report import LiveReport, live_verdict
@@ -26,7 +26,7 @@ __all__ = [
     "LiveReport",
     "ModelTraffic",
     "PairedExchange",
-    "agreement",
+    "agreement_table",
     "confidence_sequence",
     "decide",
     "exclusion_times",

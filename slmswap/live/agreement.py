@@ -30,7 +30,7 @@ from slmswap.live.exchange import PairedExchange
 from slmswap.metrics import NO_CALL, Abstention, ArgumentsExactMatch, Metric, ScoredExample, ToolNameMatch, ValidCall
 from slmswap.schema import Message, ToolCall
 
-__all__ = ["LIVE_METRICS", "Agreement", "AgreementTable", "agreement", "scored_pair"]
+__all__ = ["LIVE_METRICS", "Agreement", "AgreementTable", "agreement_table", "scored_pair"]
 
 LIVE_METRICS = ("valid_call", "tool_name_match", "arguments_exact_match", "abstention")
 """The agreement figures, in the order they are shown."""
@@ -111,7 +111,7 @@ class AgreementTable:
     """Pairs left out because the LLM's answer was empty."""
 
 
-def agreement(
+def agreement_table(
     exchanges: Sequence[PairedExchange], *, alpha: float = ALPHA, include: Sequence[float] = ()
 ) -> AgreementTable:
     """Score every pair (in the order given: arrival order) and build each figure's confidence sequence;

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import numpy as np
 
-from slmswap.live.agreement import LIVE_METRICS, Agreement, AgreementTable, agreement
+from slmswap.live.agreement import LIVE_METRICS, Agreement, AgreementTable, agreement_table
 from slmswap.live.confidence import ALPHA, confidence_sequence
 from slmswap.live.exchange import PairedExchange, parse_time, read_exchanges
 from slmswap.live.traffic import Fallbacks, ModelTraffic, fallbacks, model_traffic
@@ -135,7 +135,7 @@ def live_verdict(
     start = parse_time(since) if isinstance(since, str) else since
     exchanges = read_exchanges(rows) if isinstance(rows, (str, os.PathLike)) else rows
     ordered = sorted((e for e in exchanges if start is None or e.time >= start), key=lambda e: e.time)
-    table = agreement(ordered, alpha=alpha, include=(chosen.threshold,))
+    table = agreement_table(ordered, alpha=alpha, include=(chosen.threshold,))
     # a figure that applies to no pair yet has an empty sequence
     figure = table.overall.get(chosen.metric) or Agreement(
         chosen.metric, confidence_sequence([], alpha=alpha), np.zeros(0, dtype=np.int64)
