@@ -1,9 +1,11 @@
-"""Reading configuration and result files into pydantic models, with errors that name the file and the field."""
+"""Reading configuration and result files into pydantic models, with errors that name the file and the field;
+writing files atomically, and appending to JSON-lines files so that a line torn by a crash costs only itself."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -94,3 +96,23 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def append_lines(path: Path, lines: Iterable[bytes]) -> None:
+    """Append ``lines`` (each without its newline) to the JSON-lines file ``path``, one a line, flushed and synced.
+
+    The first appended line starts at a line boundary: a file whose last line is torn (cut short by a crash, so
+    it lacks its newline) first gets the newline, so that the torn line costs only itself; appended onto, it
+    would make the first new line unreadable as well. Every line goes out in one write.
+    """
+    data = b"".join(line + b"\n" for line in lines)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+b") as stream:  # append mode: every write lands at the end, wherever the reads were
+        end = stream.seek(0, os.SEEK_END)
+        if end:
+            stream.seek(end - 1)
+            if stream.read(1) != b"\n":
+                data = b"\n" + data
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())

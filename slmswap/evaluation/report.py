@@ -13,6 +13,7 @@ a human to read.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,49 +72,112 @@ class Run:
 def load_run(label: str, records: Path, results: Path | None = None) -> Run:
     """A run read back from its records JSONL, and its results JSON when there is one.
 
-    Without the results file the metrics are aggregated again from the scores each record keeps (means with
-    bootstrap intervals; micro F1 figures need the results file), taking the latest record of each id.
+    Every figure is computed from the records the run shows: each metric's mean with its bootstrap interval, the
+    per-example scores the paired comparisons use, and the issue counts. The results file is a cache, checked
+    against them: it says which examples were scored (the run shows their records, in its order) and adds what
+    the records alone cannot say (the format and system prompt, the micro F1 figures of ``argument_f1``, the
+    per-tool and per-category breakdowns). Without it, every record in the file counts.
+
+    Raises:
+        ConfigError: The results file disagrees with the records: it scores an example they hold no record of,
+            or any figure it holds differs from the one the records give.
+        DataError: The records file holds two different records for one id (see :func:`read_records`).
     """
-    kept = list({record.id: record for record in read_records(records)}.values())  # the latest record per id
-    if results is not None:
-        result = read_json_model(EvaluationResult, results)
-        scored = result.metrics.example_ids
-        recorded = {record.id: record for record in kept}
-        missing = [example_id for example_id in scored if example_id not in recorded]
-        if missing:
-            raise ConfigError(
-                f"{results} scores {len(scored)} example(s), {len(missing)} of which {records} holds no record of "
-                f"({', '.join(map(repr, missing[:3]))}): the two files are from different runs. Run the "
-                "evaluation again (it resumes and rewrites the results), or delete the results file to report "
-                "from the records alone"
-            )
-        kept = [recorded[example_id] for example_id in scored]  # the records the results scored, in their order
-        return Run(label, result, kept)
+    kept = read_records(records)
+    if results is None:
+        result = EvaluationResult(
+            format="(from records)",
+            format_version="?",
+            system_prompt_source="(not recorded in the records file)",
+            examples=len(kept),
+            reused=0,
+            skipped={},
+            metrics=_metrics_of(kept),
+        )
+        return Run(label, result, kept, has_results=False)
+    cached = read_json_model(EvaluationResult, results)
+    scored = cached.metrics.example_ids
+    recorded = {record.id: record for record in kept}
+    missing = [example_id for example_id in scored if example_id not in recorded]
+    if missing:
+        raise ConfigError(
+            f"{results} scores {len(scored)} example(s), {len(missing)} of which {records} holds no record of "
+            f"({', '.join(map(repr, missing[:3]))}): the two files are from different runs. Run the "
+            "evaluation again (it resumes and rewrites the results), or delete the results file to report "
+            "from the records alone"
+        )
+    kept = [recorded[example_id] for example_id in scored]  # the records the results scored, in their order
+    metrics = _metrics_of(kept, seed=cached.seed, cache=cached.metrics)
+    disagreement = _disagreement(cached, metrics)
+    if disagreement:
+        raise ConfigError(
+            f"{results} disagrees with {records}: {disagreement}. Run the evaluation again (it resumes from the "
+            "records and rewrites the results), or delete the results file to report from the records alone"
+        )
+    return Run(label, cached.model_copy(update={"metrics": metrics}), kept)
+
+
+def _metrics_of(records: list[EvalRecord], *, seed: int = 0, cache: MetricsReport | None = None) -> MetricsReport:
+    """The metrics of ``records``, aggregated from the scores each keeps (means with bootstrap intervals, for
+    ``seed``); what a record cannot give (micro figures, per-tool and per-category breakdowns: they need the
+    reference answers) comes from ``cache``, the results file's metrics, when there is one."""
     values: dict[str, MetricValue] = {}
-    names = list(dict.fromkeys(name for record in kept for name in record.scores))
-    for name in names:
-        column = [record.scores.get(name) for record in kept]
+    for name in dict.fromkeys(name for record in records for name in record.scores):
+        column = [record.scores.get(name) for record in records]
         applicable = [score for score in column if score is not None]
-        if applicable:
-            binary = _BINARY.get(name, all(score in (0.0, 1.0) for score in applicable))
-            values[name] = mean_value(name, binary, column)
-    scores = {name: [record.scores.get(name) for record in kept] for name in values}
-    report = MetricsReport(
+        if not applicable:
+            continue
+        cached = cache.values.get(name) if cache is not None else None
+        binary = cached.binary if cached is not None else _BINARY.get(name, all(s in (0.0, 1.0) for s in applicable))
+        value = mean_value(name, binary, column, seed)
+        values[name] = value.model_copy(update={"extra": cached.extra}) if cached is not None else value
+    return MetricsReport(
         values=values,
-        example_ids=[record.id for record in kept],
-        scores=scores,
-        issue_counts=count_issue_kinds(record.issues for record in kept),
+        example_ids=[record.id for record in records],
+        scores={name: [record.scores.get(name) for record in records] for name in values},
+        by_tool=cache.by_tool if cache is not None else {},
+        by_category=cache.by_category if cache is not None else {},
+        issue_counts=count_issue_kinds(record.issues for record in records),
     )
-    result = EvaluationResult(
-        format="(from records)",
-        format_version="?",
-        system_prompt_source="(not recorded in the records file)",
-        examples=len(kept),
-        reused=0,
-        skipped={},
-        metrics=report,
-    )
-    return Run(label, result, kept, has_results=False)
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _disagreement(cached: EvaluationResult, computed: MetricsReport) -> str | None:
+    """Where the results file's figures differ from those computed from the records (``None``: nowhere)."""
+    held = cached.metrics
+    if cached.examples != len(computed.example_ids):
+        return f"it counts {cached.examples} example(s), and scores {len(computed.example_ids)}"
+    for name in dict.fromkeys([*held.scores, *computed.scores]):
+        if name not in computed.scores:
+            return f"it scores {name}, which no record scores"
+        if name not in held.scores:
+            return f"the records score {name}, which it does not"
+        for example_id, said, recorded in zip(
+            computed.example_ids, held.scores[name], computed.scores[name], strict=False
+        ):
+            if not _same(said, recorded):
+                return f"it scores {name} = {said} for {example_id!r}, the record says {recorded}"
+        if len(held.scores[name]) != len(computed.example_ids):
+            return f"it holds {len(held.scores[name])} {name} score(s) for {len(computed.example_ids)} example(s)"
+    for name in dict.fromkeys([*held.values, *computed.values]):
+        a, b = held.values.get(name), computed.values.get(name)
+        if a is None or b is None:
+            return f"it gives {name} a value, the records none" if b is None else f"it gives {name} no value"
+        if a.n != b.n or not all(_same(x, y) for x, y in ((a.value, b.value), (a.low, b.low), (a.high, b.high))):
+            return (
+                f"it gives {name} = {a.value:.4g} [{a.low:.4g}, {a.high:.4g}] (n={a.n}), the records "
+                f"{b.value:.4g} [{b.low:.4g}, {b.high:.4g}] (n={b.n})"
+            )
+        if a.binary and not all(s in (0.0, 1.0) for s in computed.scores[name] if s is not None):
+            return f"it calls {name} pass/fail, and the records score it between 0 and 1"
+    if dict(held.issue_counts) != dict(computed.issue_counts):
+        return f"it counts the issue kinds {held.issue_counts}, the records {computed.issue_counts}"
+    return None
 
 
 def _comparisons(runs: list[Run]) -> dict[str, list[Comparison]]:

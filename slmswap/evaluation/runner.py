@@ -3,14 +3,15 @@
 Every evaluated example becomes one JSON line in the records file (prompt hash, raw output, parse result,
 scores, time, tokens), flushed and synced after each batch. Running the same evaluation again reads the records
 already there, skips the examples they cover (same id, same prompt), and generates only the rest; a line cut
-short by a crash is dropped from the file (which is rewritten atomically) and its example generated again. The
-final results file is written atomically.
+short by a crash is dropped from the file (which is rewritten atomically) and its example generated again. A
+records file holds one run: one record per example (two different records for one id are refused, and so is
+resuming with other prompts for the examples it holds). Every append starts at a line boundary, so a line torn
+while the run goes on costs only itself. The final results file is written atomically.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from slmswap._files import write_atomically
+from slmswap._files import append_lines, write_atomically
 from slmswap.errors import ConfigError, DataError, FormatError
 from slmswap.evaluation.backend import Generate, Generation
 from slmswap.evaluation.prompts import EvalItem, eval_items
@@ -92,10 +93,18 @@ class EvaluationResult(BaseModel):
     constrained: bool = False
     """Whether decoding was constrained to the format's grammar for the offered tools (another setup than free
     decoding: runs are compared only with runs decoded the same way)."""
+    seed: int = 0
+    """The seed of the bootstrap intervals (a report computes them again from the records, with this seed)."""
 
 
 def read_records(path: Path) -> list[EvalRecord]:
-    """The complete records in ``path`` (a line cut short by a crash, or not UTF-8, is ignored)."""
+    """The complete records in ``path``, one per example (a line cut short by a crash, or not UTF-8, is ignored;
+    a line repeating a record is read once).
+
+    Raises:
+        DataError: Two different records for one id (naming the file, the line and the id): a records file holds
+            one run, and which answer counts would otherwise be a guess.
+    """
     return _scan_records(path)[0]
 
 
@@ -103,14 +112,26 @@ def _scan_records(path: Path) -> tuple[list[EvalRecord], list[bytes]]:
     """The complete records in ``path``, and the lines that are not one (cut short, not UTF-8, not a record)."""
     if not path.exists():
         return [], []
-    records, rejected = [], []
-    for line in path.read_bytes().splitlines():
+    kept: dict[str, tuple[int, EvalRecord]] = {}
+    rejected = []
+    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
         try:
-            records.append(EvalRecord.model_validate_json(line.decode("utf-8")))
+            record = EvalRecord.model_validate_json(line.decode("utf-8"))
         except (UnicodeDecodeError, ValidationError):
             if line.strip():
                 rejected.append(line)
-    return records, rejected
+            continue
+        first = kept.setdefault(record.id, (number, record))
+        if first[1] != record:
+            raise DataError(
+                f"a second, different record for id {record.id!r} (the first is on line {first[0]}): a records "
+                "file holds one run, one record per example",
+                source=str(path),
+                line=number,
+                field="id",
+                hint="evaluate each run into a records file (run directory) of its own; keep one of the two lines",
+            )
+    return [record for _, record in kept.values()], rejected
 
 
 def _repair(path: Path) -> list[EvalRecord]:
@@ -124,8 +145,7 @@ def _repair(path: Path) -> list[EvalRecord]:
     if rejected or (not raw.endswith(b"\n") and raw):
         if rejected:
             aside = path.with_name(path.name + ".rejected")
-            with aside.open("ab") as stream:
-                stream.write(b"".join(line + b"\n" for line in rejected))
+            append_lines(aside, rejected)
             warnings.warn(
                 f"{path}: {len(rejected)} line(s) were not complete records (cut short by a crash, or not UTF-8) "
                 f"and were set aside in {aside}; their examples are evaluated again",
@@ -233,24 +253,32 @@ def _evaluate_locked(
             f"{records} holds {held} answers and this evaluation is {asked}: resuming would mix two decoding "
             "setups; evaluate into another records file (or run directory), or delete this one"
         )
+    prompts = dict(wanted)
+    stale = [r.id for r in existing if r.id in prompts and r.prompt_hash != prompts[r.id]]
+    if stale:
+        raise ConfigError(
+            f"{records} holds answers to other prompts for {len(stale)} of these examples "
+            f"({', '.join(map(repr, stale[:3]))}): the format, its version, the data or the chat template changed "
+            "since. Resuming would keep two answers for one example; evaluate into another records file (or run "
+            "directory), or delete this one"
+        )
     done = {(r.id, r.prompt_hash): r for r in existing if (r.id, r.prompt_hash) in wanted}
     reused = len(done)
     todo = [item for item in items if (item.id, item.prompt_hash) not in done]
-    records.parent.mkdir(parents=True, exist_ok=True)
+    records.touch()  # the run's file exists from its start, records or not
     if progress is not None:
         progress(reused, len(items))
-    with records.open("a", encoding="utf-8") as stream:
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start : start + batch_size]
-            generations = generate([item.prompt for item in batch])
-            for item, generation in zip(batch, generations, strict=True):
-                record = _record(item, generation, fmt, metrics, model, constrained)
-                done[(item.id, item.prompt_hash)] = record
-                stream.write(record.model_dump_json() + "\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-            if progress is not None:
-                progress(reused + start + len(batch), len(items))
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start : start + batch_size]
+        generations = generate([item.prompt for item in batch])
+        written = []
+        for item, generation in zip(batch, generations, strict=True):
+            record = _record(item, generation, fmt, metrics, model, constrained)
+            done[(item.id, item.prompt_hash)] = record
+            written.append(record.model_dump_json().encode("utf-8"))
+        append_lines(records, written)  # at a line boundary, flushed and synced before the next batch
+        if progress is not None:
+            progress(reused + start + len(batch), len(items))
     ordered = [done[(item.id, item.prompt_hash)] for item in items]
     scored = [_scored(record, item) for record, item in zip(ordered, items, strict=True)]
     report = score_examples(scored, metrics, ids=ids, seed=seed)
@@ -265,6 +293,7 @@ def _evaluate_locked(
         skipped=skipped,
         metrics=report,
         constrained=constrained,
+        seed=seed,
     )
     if results is not None:
         write_atomically(results, outcome.model_dump_json(indent=2))

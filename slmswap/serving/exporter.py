@@ -19,6 +19,7 @@ from slmswap.models import load_model, load_tokenizer
 from slmswap.serving.template import baked_chat_template, response_template
 from slmswap.serving.vllm_parser import VLLM_PARSER_FILE, vllm_tool_parser, write_vllm_parser
 from slmswap.templates.spans import template_sha256
+from slmswap.trained.load import require_safetensors
 from slmswap.trained.manifest import (
     ORIGINAL_TEMPLATE_FILE,
     ExportInfo,
@@ -50,6 +51,8 @@ def export(model_dir: str | Path, out: str | Path, *, merge: bool = False) -> Pa
     Raises:
         FormatError: The trained format provides nothing to export with (a plugin without serving hooks).
         ConfigError: ``model_dir`` is not a training output, or ``out`` holds files.
+        ModelError: The weights are pickled, or the adapter is missing (see
+            :func:`~slmswap.trained.load.require_safetensors`).
     """
     source, target = Path(model_dir), Path(out)
     manifest = Manifest.load(source)
@@ -59,6 +62,7 @@ def export(model_dir: str | Path, out: str | Path, *, merge: bool = False) -> Pa
     fmt = manifest.trained_format(tokenizer)
     baked = baked_chat_template(fmt, tokenizer)  # refuses a format that cannot be exported, before any work
     response = response_template(fmt, tokenizer)
+    require_safetensors(source, manifest)  # a pickled adapter or checkpoint is refused, by name, before any work
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:

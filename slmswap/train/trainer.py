@@ -22,6 +22,7 @@ from slmswap.train.config import TrainConfig
 from slmswap.train.head import install_labelled_head
 from slmswap.train.history import HistoryWriter
 from slmswap.train.progress import TrainingProgress
+from slmswap.train.targets import check_module_names
 from slmswap.train.threads import torch_threads
 from slmswap.trained.history import HISTORY_FILE
 from slmswap.trained.manifest import Manifest
@@ -57,7 +58,8 @@ class Trainer:
 
     Everything that can be checked before work starts is checked in the constructor: empty data, a format that
     cannot write the data (every example dropped), a model whose vocabulary is smaller than the tokenizer's,
-    QLoRA without CUDA.
+    QLoRA without CUDA, module names in ``target_modules`` (and the other PEFT settings that name modules) that
+    name no module of the model.
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class Trainer:
         for note in ignored:
             warnings.warn(note, UserWarning, stacklevel=2)
         self.model = self._load(model)
+        check_module_names(self.model, self.config)  # before PEFT wraps it: a name matching nothing, said by key
         vocabulary = self.model.get_input_embeddings().num_embeddings
         if vocabulary < len(tokenizer):
             raise ModelError(

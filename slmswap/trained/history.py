@@ -3,7 +3,8 @@
 Every time the trainer logs (the loss, learning rate and gradient norm every ``logging_steps``; the held-out task
 metrics, ``eval_``-prefixed, every ``eval_steps``), :class:`slmswap.train.history.HistoryWriter` appends the
 step, the epoch and the numbers logged. :func:`read_history` reads the file back for the report's training
-curves. A line cut short by a crash is ignored; a resumed run appends, and the latest value logged at a step wins.
+curves. A line cut short by a crash is ignored (the next entry starts on a line of its own); a resumed run
+appends, and the latest value logged at a step wins.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from slmswap._files import append_lines
 
 __all__ = ["HISTORY_FILE", "TrainingHistory", "append_history", "numbers", "read_history"]
 
@@ -72,9 +75,7 @@ def append_history(path: str | Path, entry: dict[str, float]) -> None:
     path = Path(path)
     if path.is_dir():
         path = path / HISTORY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as stream:
-        stream.write(json.dumps(entry) + "\n")
+    append_lines(path, [json.dumps(entry).encode("utf-8")])
 
 
 def numbers(logs: dict[str, Any]) -> dict[str, float]:
