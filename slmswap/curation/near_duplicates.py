@@ -7,7 +7,9 @@ similarity of their shingle sets reaches the threshold; groups are the connected
 
 Candidate pairs come from MinHash LSH (:mod:`datasketch`, not a home-made one), with bands and rows chosen so
 that a pair right at the threshold is missed with a probability under :data:`MISS_PROBABILITY`; each candidate
-pair is then confirmed by its exact Jaccard similarity, so LSH's false positives never merge groups.
+pair is then confirmed by its exact Jaccard similarity, so LSH's false positives never merge groups. The bands
+are indexed :data:`BANDS_PER_PASS` at a time, one pass after another (a pair is a candidate when it collides in
+any band, so the passes find what one index of every band would), which bounds the index's memory.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from slmswap.errors import ConfigError
 from slmswap.schema import Conversation
 
 __all__ = [
+    "BANDS_PER_PASS",
     "DEFAULT_THRESHOLD",
     "MISS_PROBABILITY",
     "NUM_PERM",
@@ -37,6 +40,8 @@ SHINGLE_WORDS = 2
 """Words per shingle."""
 NUM_PERM = 128
 """MinHash permutations per request."""
+BANDS_PER_PASS = 14
+"""LSH bands indexed at once (the bands are indexed in passes, to bound memory)."""
 MISS_PROBABILITY = 1e-4
 """The most likely LSH is to miss a pair whose similarity is exactly the threshold (higher similarity: less)."""
 _SEED = 1
@@ -95,16 +100,19 @@ def group_near_duplicates(
     if not 0 < threshold <= 1:
         raise ConfigError(f"the near-duplicate threshold is a Jaccard similarity in (0, 1], got {threshold}")
     try:
-        from datasketch import MinHash, MinHashLSH
+        from datasketch import LeanMinHash, MinHash, MinHashLSH
     except ImportError:
         raise ConfigError("grouping near-duplicates needs datasketch: pip install 'slmswap[curate]'") from None
 
     bands, rows = lsh_shape(threshold, num_perm)
     started = time.perf_counter()
-    hashed = MinHash.generator(  # one at a time, sharing the permutations: never all of them in memory
+    hashed = MinHash.generator(  # one at a time, sharing the permutations; only their hash values are kept
         ([s.encode("utf-8") for s in shingle_set] for shingle_set in sets), num_perm=num_perm, seed=_SEED
     )
-    lsh = MinHashLSH(num_perm=num_perm, params=(bands, rows))
+    signatures, scheme = [], None
+    for minhash in hashed:
+        signatures.append(minhash.hashvalues)
+        scheme = minhash.scheme
     parent = list(range(len(sets)))
 
     def root(i: int) -> int:
@@ -115,19 +123,27 @@ def group_near_duplicates(
 
     confirming = 0.0
     candidates = 0
-    for i, (shingle_set, minhash) in enumerate(zip(sets, hashed, strict=True)):
-        if not shingle_set:
-            continue  # no user or tool text: like nothing else
-        found = lsh.query(minhash)
-        tick = time.perf_counter()
-        for j in found:
-            a, b = root(i), root(j)
-            if a != b:
-                candidates += 1
-                if jaccard(shingle_set, sets[j]) >= threshold:
-                    parent[max(a, b)] = min(a, b)
-        confirming += time.perf_counter() - tick
-        lsh.insert(i, minhash, check_duplication=False)
+    for first in range(0, bands, BANDS_PER_PASS):
+        # the bands in passes, an index of BANDS_PER_PASS at a time: the same candidates as one index of all
+        # of them (a pair is one when it collides in any band), a fraction of its memory
+        width = min(BANDS_PER_PASS, bands - first)
+        lsh = MinHashLSH(num_perm=width * rows, params=(width, rows))
+        columns = slice(first * rows, (first + width) * rows)
+        for i, shingle_set in enumerate(sets):
+            if not shingle_set:
+                continue  # no user or tool text: like nothing else
+            minhash = LeanMinHash(seed=_SEED, hashvalues=signatures[i][columns], scheme=scheme)
+            found = lsh.query(minhash)
+            tick = time.perf_counter()
+            for j in found:
+                a, b = root(i), root(j)
+                if a != b:
+                    candidates += 1
+                    if jaccard(shingle_set, sets[j]) >= threshold:
+                        parent[max(a, b)] = min(a, b)
+            confirming += time.perf_counter() - tick
+            lsh.insert(i, minhash, check_duplication=False)
+        del lsh
     minhash_seconds = time.perf_counter() - started - confirming
     roots = [root(i) for i in range(len(sets))]
     numbers: dict[int, int] = {}

@@ -10,6 +10,7 @@ import pytest
 
 from slmswap.curation import Curation, curate, read_curation
 from slmswap.data import load_conversations
+from tests.cli.cli import slmswap
 from tests.curation.planted import Planted, planted_traffic
 
 if TYPE_CHECKING:
@@ -90,3 +91,30 @@ def test_the_same_inputs_give_the_same_files(
     assert again.curation.read_text() == curated.curation.read_text().replace(
         str(curated.curation.parent.parent), str(tmp_path)
     )
+
+
+def test_max_per_tool_caps_each_stratum_dropping_near_duplicates_first(
+    planted: Planted, tmp_path: Path, tokenizer: PreTrainedTokenizerBase
+) -> None:
+    capped = curate(planted.write(tmp_path / "planted.jsonl"), tmp_path / "out", max_per_tool=5, tokenizer=tokenizer)
+    report = capped.report
+    assert all(row.examples <= 5 for row in report.tools.values())
+    over = {row.id for row in report.dropped if row.reason == "over_max_per_tool"}
+    assert len(over) == report.counts.unique - report.counts.kept
+    for group in report.near_duplicate_groups:
+        kept = [example_id not in over for example_id in group]
+        assert kept == sorted(kept, reverse=True)  # a group loses its later members first
+
+
+def test_the_cli_curates_and_refuses_bad_input_with_exit_2(planted: Planted, tmp_path: Path) -> None:
+    data = planted.write(tmp_path / "planted.jsonl")
+    done = slmswap("curate", data, "--out", tmp_path / "out", "--no-control-token-check")
+    assert done.returncode == 0, done.stderr
+    assert "## Curation" in done.stdout
+    assert "exact duplicates collapsed" in done.stdout
+    missing = slmswap("curate", tmp_path / "nowhere.jsonl", "--out", tmp_path / "x")
+    assert missing.returncode == 2
+    assert "nowhere.jsonl" in missing.stderr
+    bad = slmswap("curate", data, "--out", tmp_path / "x", "--test-fraction", "1.5")
+    assert bad.returncode == 2
+    assert "between 0 and 1" in bad.stderr
