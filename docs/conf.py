@@ -137,7 +137,8 @@ doctest_default_flags = doctest.ELLIPSIS | doctest.DONT_ACCEPT_TRUE_FOR_1
 #     SLMSWAP_DOCS_ONLINE=1 python -m sphinx -W --keep-going -b html docs docs/_build/html
 #
 # The Hugging Face projects publish their inventories from their doc-builder sites (huggingface/doc-builder#126).
-# pydantic is mapped too: the typed core's classes derive from pydantic.BaseModel.
+# pydantic is mapped too: the typed core's classes derive from pydantic.BaseModel; numpy: the live verdict's
+# confidence sequences are arrays.
 
 ONLINE = os.environ.get("SLMSWAP_DOCS_ONLINE", "") == "1"
 
@@ -149,6 +150,7 @@ intersphinx_mapping = (
         "peft": ("https://huggingface.co/docs/peft/main/en", None),
         "datasets": ("https://huggingface.co/docs/datasets/main/en", None),
         "pydantic": ("https://docs.pydantic.dev/latest", None),
+        "numpy": ("https://numpy.org/doc/stable", None),
     }
     if ONLINE
     else {}
@@ -163,6 +165,7 @@ _EXTERNAL_NAMESPACES = (
     *sorted(sys.stdlib_module_names),
     "datasets",
     "jsonschema",
+    "numpy",
     "peft",
     "pydantic",
     "pydantic_core",

@@ -72,7 +72,8 @@ TRUNCATION = 0.5
 """``c`` in ``λ⁺_t(m) = min(λ̇_t, c/m)``: each factor of the capital is at least ``1 − c``."""
 
 RESOLUTION = 1000
-"""Grid steps over [0, 1] for the bounds (a bound is at most this fine's step from the exact one)."""
+"""Grid steps over [0, 1] for the bounds: each reported bound is within ``1/RESOLUTION`` of the exact one, on
+its safe side."""
 
 _ELEMENTS_PER_CHUNK = 1 << 22
 """Capital values held at once (candidate means times observations), to bound the memory of long streams."""
@@ -87,16 +88,28 @@ def _values(values: ArrayLike) -> NDArray[np.float64]:
     return x
 
 
+def _variances(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The plug-in variances ``σ̂²_1..σ̂²_n`` along the last axis (each shrunk towards 1/4 by one pseudo-observation,
+    around the running means ``μ̂_t`` shrunk towards 1/2)."""
+    t = np.arange(1, x.shape[-1] + 1, dtype=np.float64)
+    mean = (0.5 + np.cumsum(x, axis=-1)) / (t + 1)
+    variances: NDArray[np.float64] = (0.25 + np.cumsum((x - mean) ** 2, axis=-1)) / (t + 1)
+    return variances
+
+
+def _bets(variances: ArrayLike, times: ArrayLike, alpha: float) -> NDArray[np.float64]:
+    """``λ̇_t = sqrt(2 log(2/α) / (σ̂²_{t−1} t log(1 + t)))`` for the given variances and times."""
+    t = np.asarray(times, dtype=np.float64)
+    bets: NDArray[np.float64] = np.sqrt(2 * math.log(2 / alpha) / (np.asarray(variances) * t * np.log1p(t)))
+    return bets
+
+
 def predictable_bets(values: ArrayLike, *, alpha: float = ALPHA) -> NDArray[np.float64]:
     """The predictable plug-in bets ``λ̇_1..λ̇_n`` before truncation, along the last axis of ``values``: each
     uses the observations before it only (``σ̂²_0 = 1/4``)."""
     x = _values(values)
-    t = np.arange(1, x.shape[-1] + 1, dtype=np.float64)
-    mean = (0.5 + np.cumsum(x, axis=-1)) / (t + 1)
-    variance = (0.25 + np.cumsum((x - mean) ** 2, axis=-1)) / (t + 1)
-    before = np.concatenate([np.full((*x.shape[:-1], 1), 0.25), variance], axis=-1)[..., :-1]  # σ̂²_{t−1}
-    bets: NDArray[np.float64] = np.sqrt(2 * math.log(2 / alpha) / (before * t * np.log1p(t)))
-    return bets
+    before = np.concatenate([np.full((*x.shape[:-1], 1), 0.25), _variances(x)], axis=-1)[..., :-1]  # σ̂²_{t−1}
+    return _bets(before, np.arange(1, x.shape[-1] + 1), alpha)
 
 
 def _log_factors(
@@ -176,16 +189,14 @@ def projected_exclusion(values: ArrayLike, mean: float, *, alpha: float = ALPHA)
     x = _values(values)
     if x.ndim != 1 or not len(x):
         raise ValueError("expected one stream with at least one observation")
-    m = np.asarray(float(mean))
+    m = _means([mean])[0]
     n = len(x)
     threshold = math.log(2 / alpha)
     gains_up, gains_down = _log_factors(x, predictable_bets(x, alpha=alpha), m)
-    t = np.arange(1, n + 1, dtype=np.float64)
-    variance = float((0.25 + np.sum((x - (0.5 + np.cumsum(x)) / (t + 1)) ** 2)) / (n + 1))  # σ̂²_n
     seen, counts = np.unique(x, return_counts=True)
     steps = np.arange(1, math.ceil(math.log(_HORIZON / n) / math.log(_PROJECTION_STEP)) + 1)
     times = np.concatenate([[float(n)], n * _PROJECTION_STEP**steps])
-    bets = np.sqrt(2 * math.log(2 / alpha) / (variance * times * np.log1p(times)))
+    bets = _bets(_variances(x)[-1], times, alpha)  # σ̂² held at σ̂²_n
     future_up, future_down = _log_factors(seen[None, :], bets[:, None], m)
     projected = []
     for now, future in ((gains_up.sum(), future_up), (gains_down.sum(), future_down)):
