@@ -46,6 +46,22 @@ def model() -> PreTrainedModel:
 
 
 @pytest.fixture(scope="session")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real model trained for 4 steps on 16 demo conversations and exported with merged weights (what
+    ``slmswap serve`` serves); shared by the deployment and gateway tests."""
+    from slmswap.data import load_demo_dataset
+    from slmswap.train import TrainConfig, Trainer
+
+    root = tmp_path_factory.mktemp("deploy")
+    config = TrainConfig(output_dir=root / "trained", max_steps=4, batch_size=4, learning_rate=1e-3)
+    Trainer(list(load_demo_dataset("train"))[:16], config=config).train()
+    result = slmswap("export", root / "trained", root / "exported", "--merge", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "serving law holds" in result.stdout
+    return root / "exported"
+
+
+@pytest.fixture(scope="session")
 def bfcl_wheel() -> Path:
     """The bfcl-eval wheel, downloaded from PyPI once (never installed: only its data files are read)."""
     wheels = cache_dir() / "wheels"

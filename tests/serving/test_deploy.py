@@ -1,4 +1,5 @@
-"""The swap deployed, end to end on CPU: a model trained for a few steps on the demo data is exported,
+"""The swap deployed, end to end on CPU: a model trained for a few steps on the demo data is exported (the
+session's ``exported`` fixture, shared with the gateway's end-to-end test),
 ``slmswap serve`` runs it with ``transformers serve`` on loopback, the official ``openai`` client reads its
 ``message.tool_calls``, and ``slmswap eval --api-base`` against it gives the very predictions, metrics and prompt
 hashes of the local evaluation of the same model."""
@@ -22,7 +23,6 @@ from slmswap.data import load_demo_dataset
 from slmswap.evaluation import read_records
 from slmswap.schema import Conversation
 from slmswap.serving import openai_request
-from slmswap.train import TrainConfig, Trainer
 
 pytestmark = pytest.mark.slow
 
@@ -34,17 +34,6 @@ def _slmswap(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "slmswap", *args], capture_output=True, text=True, cwd=cwd, check=False, timeout=900
     )
-
-
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("deploy")
-    config = TrainConfig(output_dir=root / "trained", max_steps=4, batch_size=4, learning_rate=1e-3)
-    Trainer(list(load_demo_dataset("train"))[:16], config=config).train()
-    result = _slmswap("export", str(root / "trained"), str(root / "exported"), "--merge", cwd=root)
-    assert result.returncode == 0, result.stderr
-    assert "serving law holds" in result.stdout
-    return root / "exported"
 
 
 def _free_port() -> int:
