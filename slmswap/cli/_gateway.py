@@ -81,6 +81,13 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         default=30.0,
         help="seconds a client may take to send a body (default: %(default)g)",
     )
+    parser.add_argument(
+        "--sync",
+        choices=("normal", "full"),
+        default="normal",
+        help="a SQLite store's commits: normal survives the gateway's crash (kill -9), full also a power cut, "
+        "waiting for the disk on every group commit (default: %(default)s)",
+    )
     parser.add_argument("--access-log", action="store_true", help="log every request line")
 
 
@@ -111,6 +118,7 @@ def _gateway(args: argparse.Namespace) -> int:
         max_body_mb=args.max_body_mb,
         timeout=args.timeout,
         body_timeout=args.body_timeout,
+        sync=args.sync,
     )
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"recording {config.upstream} into {store_name(config.store)}", flush=True)

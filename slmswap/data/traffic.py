@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -124,12 +124,17 @@ _META = sa.Table(
 )
 
 
-def open_store(store: str | os.PathLike[str], *, create: bool = False) -> sa.Engine:
+def open_store(
+    store: str | os.PathLike[str], *, create: bool = False, sync: Literal["normal", "full"] = "normal"
+) -> sa.Engine:
     """An engine on ``store``; ``create=True`` makes the file or the tables when missing (the gateway does),
     else a store that is not there is a :class:`~slmswap.errors.ConfigError`.
 
-    SQLite runs in WAL mode with ``synchronous=FULL`` (a committed exchange survives a crash of the process and
-    of the machine) and waits up to 30 s for another writer's lock.
+    SQLite runs in WAL mode and waits up to 30 s for another writer's lock. ``sync="normal"`` (the default): a
+    committed exchange survives the gateway's crash (``kill -9``), and the file stays consistent whatever
+    happens, but a power cut or an operating system crash may lose the last moments' commits; ``sync="full"``
+    waits for the disk on every commit (``fsync``), so nothing committed is lost even then. PostgreSQL follows
+    the server's own ``synchronous_commit`` setting (on by default: every commit reaches the disk).
     """
     url = store_url(store)
     is_sqlite = url.startswith("sqlite:")
@@ -138,6 +143,8 @@ def open_store(store: str | os.PathLike[str], *, create: bool = False) -> sa.Eng
         if not path.is_file():
             raise ConfigError(f"{store_name(store)}: no such traffic store")
     engine = sa.create_engine(url, pool_pre_ping=not is_sqlite)
+    if sync not in ("normal", "full"):
+        raise ConfigError(f"sync must be 'normal' or 'full', got {sync!r}")
     if is_sqlite:
 
         @sa.event.listens_for(engine, "connect")
@@ -145,7 +152,7 @@ def open_store(store: str | os.PathLike[str], *, create: bool = False) -> sa.Eng
             cursor = connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute(f"PRAGMA synchronous={sync.upper()}")
             cursor.close()
 
     try:

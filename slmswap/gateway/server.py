@@ -26,7 +26,7 @@ import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from starlette.applications import Starlette
@@ -75,6 +75,8 @@ class GatewayConfig:
         connect_timeout: Seconds to connect to the upstream.
         body_timeout: Seconds a client may take to send its request body.
         connections: Connections to the upstream kept at most.
+        sync: A SQLite store's commits: ``"normal"`` survive the gateway's crash (``kill -9``); ``"full"`` also
+            a power cut, at the cost of waiting for the disk on every group commit.
     """
 
     upstream: str
@@ -90,6 +92,7 @@ class GatewayConfig:
     connect_timeout: float = 10.0
     body_timeout: float = 30.0
     connections: int = 512
+    sync: Literal["normal", "full"] = "normal"
 
 
 def openai_error(status: int, message: str, *, kind: str, code: str | None = None) -> JSONResponse:
@@ -138,7 +141,7 @@ class _Gateway:
 
     @asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
-        engine = open_store(self.config.store, create=True)
+        engine = open_store(self.config.store, create=True, sync=self.config.sync)
         self._recorder = Recorder(engine)
         self._client = self.upstream.client(
             timeout=self.config.timeout,
@@ -167,7 +170,8 @@ class _Gateway:
                 )
             )
 
-    async def _body(self, request: Request) -> dict[str, Any]:
+    async def _body(self, request: Request) -> tuple[bytes, dict[str, Any]]:
+        """The request's bytes (forwarded as they are) and its JSON object; refused when it is not one."""
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             raise _RefusedError(self._too_large())
@@ -190,8 +194,7 @@ class _Gateway:
             raise _RefusedError(self._invalid(f"the request body is not valid JSON: {str(exc)[:200]}")) from None
         if not isinstance(body, dict):
             raise _RefusedError(self._invalid(f"the request body is a JSON {type(body).__name__}, not an object"))
-        request.state.raw = raw
-        return body
+        return raw, body
 
     async def _read(self, request: Request) -> bytes:
         chunks, size = [], 0
@@ -221,7 +224,7 @@ class _Gateway:
         """``POST /v1/chat/completions`` (and the Azure path): forward, record, answer."""
         try:
             self._authorize(request)
-            body = await self._body(request)
+            raw, body = await self._body(request)
         except _RefusedError as bad:
             return bad.response
         headers = request.headers
@@ -236,7 +239,7 @@ class _Gateway:
         upstream_request = self.client.build_request(
             "POST",
             self.upstream.chat_url(body.get("model"), deployment, request.query_params),
-            content=request.state.raw,
+            content=raw,
             headers=self.upstream.headers(headers, azure=deployment is not None),
         )
         sent = time.perf_counter()
