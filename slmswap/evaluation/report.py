@@ -14,6 +14,7 @@ a human to read.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,9 @@ def load_run(label: str, records: Path, results: Path | None = None) -> Run:
     per-example scores the paired comparisons use, and the issue counts. The results file is a cache, checked
     against them: it says which examples were scored (the run shows their records, in its order) and adds what
     the records alone cannot say (the format and system prompt, the micro F1 figures of ``argument_f1``, the
-    per-tool and per-category breakdowns). Without it, every record in the file counts.
+    per-tool and per-category breakdowns). Intervals that differ while the means agree (a results file written
+    by a version that drew the bootstrap otherwise) give a warning, and the records' intervals are shown.
+    Without it, every record in the file counts.
 
     Raises:
         ConfigError: The results file disagrees with the records: it scores an example they hold no record of,
@@ -113,6 +116,14 @@ def load_run(label: str, records: Path, results: Path | None = None) -> Run:
         raise ConfigError(
             f"{results} disagrees with {records}: {disagreement}. Run the evaluation again (it resumes from the "
             "records and rewrites the results), or delete the results file to report from the records alone"
+        )
+    drift = _interval_drift(cached.metrics, metrics)
+    if drift:
+        warnings.warn(
+            f"{results}: {drift}, though the means agree with {records} (written by another version?); the "
+            "intervals shown are those of the records",
+            RuntimeWarning,
+            stacklevel=2,
         )
     return Run(label, cached.model_copy(update={"metrics": metrics}), kept)
 
@@ -168,15 +179,21 @@ def _disagreement(cached: EvaluationResult, computed: MetricsReport) -> str | No
         a, b = held.values.get(name), computed.values.get(name)
         if a is None or b is None:
             return f"it gives {name} a value, the records none" if b is None else f"it gives {name} no value"
-        if a.n != b.n or not all(_same(x, y) for x, y in ((a.value, b.value), (a.low, b.low), (a.high, b.high))):
-            return (
-                f"it gives {name} = {a.value:.4g} [{a.low:.4g}, {a.high:.4g}] (n={a.n}), the records "
-                f"{b.value:.4g} [{b.low:.4g}, {b.high:.4g}] (n={b.n})"
-            )
+        if a.n != b.n or not _same(a.value, b.value):
+            return f"it gives {name} = {a.value:.4g} (n={a.n}), the records {b.value:.4g} (n={b.n})"
         if a.binary and not all(s in (0.0, 1.0) for s in computed.scores[name] if s is not None):
             return f"it calls {name} pass/fail, and the records score it between 0 and 1"
     if dict(held.issue_counts) != dict(computed.issue_counts):
         return f"it counts the issue kinds {held.issue_counts}, the records {computed.issue_counts}"
+    return None
+
+
+def _interval_drift(held: MetricsReport, computed: MetricsReport) -> str | None:
+    """The first metric whose interval in the results file differs from the records' (``None``: none does)."""
+    for name, b in computed.values.items():
+        a = held.values[name]  # the metrics agree (_disagreement)
+        if not (_same(a.low, b.low) and _same(a.high, b.high)):
+            return f"its interval of {name} is [{a.low:.4g}, {a.high:.4g}], the records' [{b.low:.4g}, {b.high:.4g}]"
     return None
 
 
