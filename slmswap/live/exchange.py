@@ -39,7 +39,7 @@ class PairedExchange:
 
     id: str
     time: datetime
-    """When the request arrived (timezone-aware)."""
+    """When the request arrived (a time without a zone is taken as UTC)."""
     tools: tuple[Tool, ...]
     """The tools the request offered."""
     llm: OpenAIAnswer
@@ -53,6 +53,10 @@ class PairedExchange:
     fallback: str | None = None
     """Why the small model's answer was replaced by the LLM's, when it was (``"unknown_tool: ..."``,
     ``"timeout"``); the text before the first ``:`` is the reason's kind."""
+
+    def __post_init__(self) -> None:
+        if self.time.tzinfo is None:  # a time without a zone is UTC, as in a file row
+            object.__setattr__(self, "time", self.time.replace(tzinfo=timezone.utc))
 
 
 def parse_time(text: str) -> datetime:

@@ -132,7 +132,7 @@ def live_verdict(
         ValueError: When ``since`` is not an ISO 8601 time.
     """
     chosen = parse_bar(bar) if isinstance(bar, str) else bar
-    start = parse_time(since) if isinstance(since, str) else since
+    start = parse_time(since if isinstance(since, str) else since.isoformat()) if since is not None else None
     exchanges = read_exchanges(rows) if isinstance(rows, (str, os.PathLike)) else rows
     ordered = sorted((e for e in exchanges if start is None or e.time >= start), key=lambda e: e.time)
     table = agreement_table(ordered, alpha=alpha, include=(chosen.threshold,))

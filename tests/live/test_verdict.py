@@ -133,6 +133,8 @@ def test_since_keeps_the_later_requests_in_arrival_order() -> None:
     assert report.last == rows[-1].time
     assert report.verdict.n == 60
     assert math.isclose(report.agreement.overall["arguments_exact_match"].value, live_verdict(rows[40:]).verdict.value)
+    naive = [replace(row, time=row.time.replace(tzinfo=None)) for row in rows]  # no zone: UTC
+    assert live_verdict(naive, since=rows[40].time.replace(tzinfo=None)).requests == 60
 
 
 @pytest.mark.parametrize(
