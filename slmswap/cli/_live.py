@@ -33,12 +33,17 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bar",
         type=_bar,
+        metavar="METRIC>=VALUE",
         default=parse_bar(DEFAULT_BAR),
         help=f"what the small model must reach, METRIC>=VALUE, METRIC one of {', '.join(LIVE_METRICS)} "
         f"(default: {DEFAULT_BAR})",
     )
     parser.add_argument(
-        "--since", type=_time, default=None, help="only requests at or after this ISO 8601 time (UTC without a zone)"
+        "--since",
+        type=_time,
+        default=None,
+        metavar="TIME",
+        help="only requests at or after this ISO 8601 time (UTC without a zone)",
     )
     parser.add_argument("--out", metavar="FILE", default=None, help="also write the report as Markdown")
 
@@ -59,7 +64,7 @@ LIVE = Command(
     "Score each paired request (the LLM's answer is the reference) on valid_call, tool_name_match, "
     "arguments_exact_match and abstention, overall and per tool, each with an anytime-valid 95 % confidence "
     "sequence (Waudby-Smith and Ramdas's betting sequences: valid however often it is checked), then give one "
-    "verdict against --bar: 'cut over' (the lower bound reached the bar), 'stop' (the upper bound fell below it) "
+    "verdict against --bar: 'cut over' (the lower bound reached the bar), 'stop' (the upper bound came down to it) "
     "or 'not yet' (with an estimate of the requests still needed at the current rate). Also each model's "
     "latency (p50, p95) and tokens, and the fallbacks with their reasons. The exit code is 0 whatever the "
     "verdict.",
