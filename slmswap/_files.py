@@ -21,7 +21,7 @@ def field_message(exc: ValidationError) -> str:
     """``field 'NAME': what is wrong`` for the first invalid field of ``exc``."""
     first = exc.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    return f"field '{field}': {first['msg']}"
+    return f"field '{field}': {first['msg'].removeprefix('Value error, ')}"  # pydantic's prefix for a ValueError
 
 
 def field_error(source: str | Path, exc: ValidationError) -> ConfigError:

@@ -16,20 +16,39 @@ They validate at construction and round-trip losslessly through JSON::
 Checks that involve one message raise pydantic's ``ValidationError``; checks across messages (a tool result
 with no preceding call, a call to a tool that is not listed, a misplaced system message) raise
 :class:`~slmswap.errors.DataError` naming the offending field, e.g. ``messages[3]``.
+
+Every string that enters (content, names, ids, tool descriptions, and the keys and values of arguments,
+parameter schemas and metadata at any depth) must be valid Unicode text: one holding a lone surrogate
+(``"a\\ud800b"``, which no UTF-8 text can hold) is refused with a :class:`~slmswap.errors.DataError` naming
+its field from the outermost model validated, e.g. ``messages[0].content`` or
+``messages[1].tool_calls[0].arguments.city``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema.validators import validator_for
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from typing_extensions import Self
 
-from slmswap._json import check_json_value, strict_loads
+from slmswap._json import LoneSurrogateError, check_json_value, check_text, json_path, strict_loads
 from slmswap.errors import DataError
 
 __all__ = ["Conversation", "JsonObject", "Message", "Role", "Tool", "ToolCall"]
@@ -43,18 +62,74 @@ JsonObject = dict[str, JsonValue]
 _ROLES: tuple[str, ...] = get_args(Role)
 
 
-class ToolCall(BaseModel):
+def _text(value: object) -> object:
+    if isinstance(value, str):  # before pydantic's own checks: min_length cannot count a lone surrogate
+        check_text(value)  # LoneSurrogateError is a ValueError: pydantic reports it on the field
+    return value
+
+
+def _json_object(value: JsonObject) -> JsonObject:
+    check_json_value(value)  # a StrictJsonError (a ValueError) names where inside in its parts
+    return value
+
+
+_Text = Annotated[str, BeforeValidator(_text)]
+"""A string that is valid Unicode text."""
+
+_StrictObject = Annotated[JsonObject, AfterValidator(_json_object)]
+"""A JSON object holding only valid text and finite numbers."""
+
+_NESTED: ContextVar[bool] = ContextVar("slmswap_schema_nested", default=False)
+"""Whether a model of the typed core is being validated inside another one (which then names the field)."""
+
+
+class _CoreModel(BaseModel):
+    """What every model of the typed core shares: frozen, no unknown fields, and only valid text let in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _text_at_the_door(cls, value: object, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """A lone surrogate anywhere inside is a :class:`DataError` naming its field from the outermost model
+        (nested models let pydantic's error, which knows the path, pass up to it)."""
+        if _NESTED.get():
+            return handler(value)
+        token = _NESTED.set(True)
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            error = _lone_surrogate(exc)
+            if error is None:
+                raise
+            raise error from None
+        finally:
+            _NESTED.reset(token)
+
+
+def _lone_surrogate(exc: ValidationError) -> DataError | None:
+    """The first lone surrogate ``exc`` reports, as a :class:`DataError` naming its field; ``None`` if none."""
+    for error in exc.errors():
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, LoneSurrogateError):
+            return DataError(
+                str(cause),
+                field=json_path((*error["loc"], *cause.parts)) or None,
+                hint="pass valid Unicode text; a lone surrogate has no UTF-8 form, so replace it with U+FFFD",
+            )
+    return None
+
+
+class ToolCall(_CoreModel):
     """One call of a tool by the assistant.
 
     ``arguments`` is always a JSON object (a dict); a JSON *string* holding an object, as the OpenAI API sends
     it, is decoded on construction.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(min_length=1, description="Name of the tool called, as listed in the conversation's tools.")
-    arguments: JsonObject = Field(default_factory=dict, description="Arguments of the call, a JSON object.")
-    id: str | None = Field(default=None, description="Call id linking a tool result to this call, if any.")
+    name: _Text = Field(min_length=1, description="Name of the tool called, as listed in the conversation's tools.")
+    arguments: _StrictObject = Field(default_factory=dict, description="Arguments of the call, a JSON object.")
+    id: _Text | None = Field(default=None, description="Call id linking a tool result to this call, if any.")
 
     @field_validator("arguments", mode="before")
     @classmethod
@@ -67,7 +142,6 @@ class ToolCall(BaseModel):
                 raise ValueError(f"arguments is a string but not valid JSON ({exc.msg}): {text[:80]!r}") from exc
         if not isinstance(value, dict):
             raise ValueError(f"arguments must be a JSON object, got {type(value).__name__}: {value!r:.80}")
-        check_json_value(value)  # StrictJsonError is a ValueError: pydantic reports it on the field
         return value
 
 
@@ -95,7 +169,7 @@ def _schema_of_callable(function: Callable[..., Any]) -> dict[str, Any]:
     return {key: spec[key] for key in ("name", "description", "parameters") if key in spec}
 
 
-class Tool(BaseModel):
+class Tool(_CoreModel):
     """A tool the assistant may call: a name, a description and a JSON Schema for its arguments.
 
     Accepts the bare spec (``{"name", "description", "parameters"}``), the OpenAI wrapper
@@ -103,11 +177,9 @@ class Tool(BaseModel):
     docstring (converted with :func:`transformers.utils.get_json_schema`).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(min_length=1)
-    description: str = ""
-    parameters: JsonObject = Field(default_factory=lambda: _empty_object_schema())
+    name: _Text = Field(min_length=1)
+    description: _Text = ""
+    parameters: _StrictObject = Field(default_factory=lambda: _empty_object_schema())
 
     @model_validator(mode="before")
     @classmethod
@@ -151,7 +223,7 @@ class Tool(BaseModel):
         return props if isinstance(props, dict) else {}
 
 
-class Message(BaseModel):
+class Message(_CoreModel):
     """One turn of a conversation.
 
     * ``system`` and ``user`` turns carry ``content``.
@@ -160,13 +232,11 @@ class Message(BaseModel):
       tool ``name`` it answers.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     role: Role
-    content: str | None = None
+    content: _Text | None = None
     tool_calls: tuple[ToolCall, ...] = ()
-    tool_call_id: str | None = None
-    name: str | None = None
+    tool_call_id: _Text | None = None
+    name: _Text | None = None
     weight: Literal[0, 1] | None = Field(
         default=None,
         description="OpenAI fine-tuning's weight of an assistant turn: 0 keeps it in the context without training "
@@ -216,19 +286,17 @@ class Message(BaseModel):
         return cls(role="tool", content=content, tool_call_id=tool_call_id, name=name)
 
 
-class Conversation(BaseModel):
+class Conversation(_CoreModel):
     """A conversation: ordered messages plus the tools the assistant may call.
 
     A conversation may end on any turn; one with no assistant turn is a prompt (useful for evaluation) and has
     nothing to train on.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     messages: tuple[Message, ...] = Field(min_length=1)
     tools: tuple[Tool, ...] = ()
-    id: str | None = Field(default=None, description="Identifier of the row this conversation came from.")
-    metadata: JsonObject = Field(default_factory=dict, description="Free-form data kept with the conversation.")
+    id: _Text | None = Field(default=None, description="Identifier of the row this conversation came from.")
+    metadata: _StrictObject = Field(default_factory=dict, description="Free-form data kept with the conversation.")
 
     @model_validator(mode="after")
     def _coherent(self) -> Conversation:

@@ -16,6 +16,8 @@
   ``import slmswap`` loads is missing from ``api/index.rst``, or a name in a module's ``__all__`` has no entry.
 * **pydantic models read like their constructors.** A model's signature and parameter list show its fields
   (type, default, description) instead of pydantic's generic ``BaseModel(**data)``.
+* **Private bases stay private.** A class deriving from a private base of slmswap's (``slmswap.schema``'s
+  models share one) lists that base's own public bases instead.
 * **Type aliases link.** ``RowSource``, ``JsonObject`` and the other names in ``autodoc_type_aliases`` are shown
   by name and link to their entries (sphinx-autodoc-typehints leaves them as plain text).
 """
@@ -357,8 +359,19 @@ def _link_type_aliases(
             lines[i] = pattern.sub(lambda match, wrap=wrap: wrap(f":py:obj:`~{match[1]}`"), line)
 
 
+def _private_base(base: type) -> bool:
+    return base.__module__.split(".")[0] == "slmswap" and base.__name__.startswith("_")
+
+
+def _public_bases(app: Sphinx, name: str, obj: object, options: object, bases: list[type]) -> None:
+    """Replace each private slmswap base in ``bases`` with its own bases, until none is left."""
+    while any(_private_base(base) for base in bases):
+        bases[:] = [public for base in bases for public in (base.__bases__ if _private_base(base) else (base,))]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _set_template_context)
+    app.connect("autodoc-process-bases", _public_bases)
     app.connect("autodoc-process-signature", _model_signature, priority=400)  # before sphinx-autodoc-typehints
     app.connect("autodoc-process-docstring", _keep_plain, priority=499)  # napoleon runs at 500
     app.connect("autodoc-process-docstring", _restore_plain, priority=501)

@@ -9,7 +9,7 @@ from typing import Any, Literal, overload
 
 from pydantic import ValidationError
 
-from slmswap._json import StrictJsonError, strict_loads
+from slmswap._json import StrictJsonError, json_path, strict_loads
 from slmswap.data._source import Row
 from slmswap.errors import DataError
 from slmswap.schema import Conversation, Message, Tool
@@ -93,28 +93,28 @@ def load_rows(rows: Iterable[Row | DataError], parse_row: RowParser, *, on_error
     return LoadResult(conversations, errors)
 
 
-def _loc_path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
+def _under(field: str, sub: str | None) -> str | None:
+    """The field path ``sub`` (relative) under ``field``: ``messages[2]`` and ``content`` -> ``messages[2].content``."""
+    sub = sub or ""
+    return (f"{field}.{sub}" if field and sub and not sub.startswith("[") else f"{field}{sub}") or None
 
 
 def data_error_from(exc: ValidationError, field: str) -> DataError:
     """The first problem of a pydantic ``ValidationError`` as a :class:`DataError` under ``field``."""
     first = exc.errors()[0]
-    sub = _loc_path(tuple(first["loc"]))
-    where = f"{field}.{sub}" if field and sub and not sub.startswith("[") else f"{field}{sub}"
-    return DataError(str(first["msg"]).removeprefix("Value error, "), field=where or None)
+    return DataError(str(first["msg"]).removeprefix("Value error, "), field=_under(field, json_path(first["loc"])))
 
 
 @contextmanager
 def as_data_error(field: str) -> Iterator[None]:
-    """Re-raise a pydantic ``ValidationError`` inside the block as a :class:`DataError` on ``field``."""
+    """Re-raise a pydantic ``ValidationError`` inside the block as a :class:`DataError` on ``field``, and a
+    :class:`DataError` the typed core raised (a lone surrogate) with its field put under ``field``."""
     try:
         yield
     except ValidationError as exc:
         raise data_error_from(exc, field) from exc
+    except DataError as exc:
+        raise DataError(exc.message, field=_under(field, exc.field), hint=exc.hint) from exc
 
 
 def build_conversation(

@@ -95,7 +95,7 @@ def _array_rows(raw: bytes, source: str) -> Iterator[Row | DataError]:
         )
         return
     except StrictJsonError as exc:
-        yield DataError(str(exc), source=source, hint="write strict JSON")
+        yield DataError(str(exc), source=source, field=exc.path or None, hint="write strict JSON")
         return
     except (ValueError, RecursionError) as exc:  # numbers past Python's digit limit, absurd nesting
         yield DataError(f"JSON beyond limits: {exc}"[:200], source=source)
@@ -130,7 +130,7 @@ def _line_rows(raw: bytes, source: str) -> Iterator[Row | DataError]:
             )
             continue
         except StrictJsonError as exc:
-            yield DataError(str(exc), source=source, line=number, hint="write strict JSON")
+            yield DataError(str(exc), source=source, line=number, field=exc.path or None, hint="write strict JSON")
             continue
         except (ValueError, RecursionError) as exc:  # numbers past Python's digit limit, absurd nesting
             yield DataError(f"JSON beyond limits: {exc}"[:200], source=source, line=number)

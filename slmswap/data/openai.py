@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from slmswap._json import valid_text
 from slmswap.data._result import LoadResult, OnError, as_data_error, build_conversation, load_rows, require
 from slmswap.data._source import RowSource, iter_rows
 from slmswap.errors import DataError
@@ -151,7 +152,7 @@ def parse_openai_answer(answer: object) -> OpenAIAnswer:
     text = content if isinstance(content, str) else ""
     reason = choice.get("finish_reason") if isinstance(choice, dict) else None
     return OpenAIAnswer(
-        content=text.encode("utf-8", "replace").decode("utf-8"),  # a lone surrogate (valid JSON) is no text
+        content=valid_text(text),  # a lone surrogate (valid JSON) is no text
         tool_calls=tuple(calls),
         finish_reason=reason if isinstance(reason, str) else None,
         completion_tokens=_count(usage, "completion_tokens"),

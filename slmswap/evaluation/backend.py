@@ -4,10 +4,12 @@ takes that method (a :data:`Generate`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from slmswap._json import valid_text
 from slmswap.errors import ConfigError
 from slmswap.formats.base import ChatInput
 from slmswap.formats.grammar import OutputGrammar
@@ -50,6 +52,15 @@ class Generation:
     error: str | None = None
     """Why the backend gave no usable answer for this prompt (an API error or a malformed answer): the example
     is recorded as failed (``backend_error``) and the evaluation goes on."""
+
+    def with_valid_text(self) -> Generation:
+        """This answer with its ``text`` and ``error`` made valid Unicode text (a lone surrogate, which a
+        ``Generate`` function may return but no UTF-8 text can hold, becomes U+FFFD); itself when they are."""
+        text = valid_text(self.text)
+        error = valid_text(self.error) if self.error is not None else None
+        if text == self.text and error == self.error:
+            return self
+        return dataclasses.replace(self, text=text, error=error)
 
 
 def refuse_grammars(prompts: Sequence[Prompt | str], backend: str) -> None:

@@ -71,6 +71,9 @@ class EvalRecord(BaseModel):
     reference: str | None = None
     """The reference answer as the format writes it: what a perfect model would have output (``None`` in records
     written by earlier versions, or where the format cannot write the reference)."""
+    repaired_text: bool = False
+    """Whether the backend's text (or error) held a lone surrogate, which no UTF-8 text can hold: it was replaced
+    by U+FFFD before the answer was parsed, scored and written (``False`` in records of earlier versions)."""
 
 
 class EvaluationResult(BaseModel):
@@ -315,7 +318,10 @@ def _scored(record: EvalRecord, item: EvalItem) -> ScoredExample:
 
 def parse_generation(generation: Generation, fmt: ChatFormat, item: EvalItem) -> tuple[str, ParseResult]:
     """The text of ``generation`` under ``fmt`` and its strict parse against ``item``'s tools: calls a server
-    returned natively (``tool_calls``) are written in the format first, so they parse back."""
+    returned natively (``tool_calls``) are written in the format first, so they parse back. Text that is not
+    valid Unicode (a lone surrogate) is made valid first
+    (:meth:`~slmswap.evaluation.backend.Generation.with_valid_text`)."""
+    generation = generation.with_valid_text()
     if generation.error is not None:
         return "", ParseResult(None, ParseFailure.BACKEND_ERROR, generation.error)
     text = generation.text
@@ -335,7 +341,8 @@ def _record(
     model: str | None,
     constrained: bool,
 ) -> EvalRecord:
-    text, parsed = parse_generation(generation, fmt, item)
+    valid = generation.with_valid_text()
+    text, parsed = parse_generation(valid, fmt, item)
     example = scored_example(item, parsed)
     return EvalRecord(
         id=item.id,
@@ -353,6 +360,7 @@ def _record(
         model=model,
         constrained=constrained,
         reference=_reference_text(item, fmt),
+        repaired_text=valid is not generation,
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from slmswap.errors import DataError
 from slmswap.formats.base import ParseFailure, ParseResult
 from slmswap.schema import Message, Tool, ToolCall
 from slmswap.validation import first_error
@@ -260,3 +261,6 @@ def make_call(name: object, arguments: dict[str, Any], span: tuple[int, int]) ->
         raise ParseStopError(
             ParseFailure.BAD_ARGUMENTS, f"arguments are not JSON values: {exc.errors()[0]['msg']}", span
         ) from None
+    except DataError as exc:  # a JSON escape such as \ud800 decoded to a lone surrogate: not text
+        failure = ParseFailure.MALFORMED_CALL if exc.field == "name" else ParseFailure.BAD_ARGUMENTS
+        raise ParseStopError(failure, f"{exc.field}: {exc.message}", span) from None

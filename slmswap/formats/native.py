@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 from pydantic import JsonValue
 
@@ -92,6 +92,14 @@ class NativeFormat(ChatFormat):
     )
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, parser: ToolFamily | Literal["auto"] = "auto") -> None:
+        if not hasattr(tokenizer, "apply_chat_template"):
+            raise FormatError(
+                "the native format needs the model's tokenizer (a transformers tokenizer, e.g. "
+                f"slmswap.load_tokenizer(model)), got {type(tokenizer).__name__}: {tokenizer!r:.60}"
+            )
+        families = ("auto", *get_args(ToolFamily))
+        if parser not in families:
+            raise FormatError(f"unknown native parser {parser!r}; expected one of {', '.join(families)}")
         self.tokenizer = tokenizer
         self.parser = parser
         template = tokenizer.chat_template

@@ -17,13 +17,15 @@ registering in code over a taken name needs ``replace=True``.
 
 What a format can do is read off its class (:attr:`~slmswap.formats.ChatFormat.writes_tool_calls`,
 :attr:`~slmswap.formats.ChatFormat.needs_tokenizer`), so hints such as "tool calls need ..." list every
-registered format that fits, plugins included.
+registered format that fits, plugins included; options a format's constructor does not take, or a tokenizer
+missing where the class says it needs one, are refused before it is built, saying what to pass.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import inspect
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -140,12 +142,12 @@ def get_format(name: str, **options: Any) -> ChatFormat:
     entry = _registry.get(name)
     if entry is None:
         raise FormatError(f"unknown format {name!r}; available: {', '.join(sorted(_registry))}")
+    factory = _load(name, entry)
+    _check_options(name, factory, options)
     try:
-        instance = _load(name, entry)(**options)
+        instance = factory(**options)
     except FormatError:
         raise
-    except TypeError as exc:
-        raise FormatError(f"format {name!r} does not accept the options {sorted(options)}: {exc}") from exc
     except (Exception, SystemExit) as exc:  # a plugin may fail in any way while building its format
         message = f"format {name!r} ({entry.source}) failed to build: {type(exc).__name__}: {exc}"
         warnings.warn(message, RuntimeWarning, stacklevel=2)
@@ -155,6 +157,60 @@ def get_format(name: str, **options: Any) -> ChatFormat:
             f"format {name!r} ({entry.source}) did not produce a ChatFormat, got {type(instance).__name__}"
         )
     return instance if entry.source == _BUILTIN_SOURCE else GuardedFormat(instance, entry.source)
+
+
+def _check_options(name: str, factory: FormatFactory, options: dict[str, Any]) -> None:
+    """Raise :class:`FormatError` saying what to pass when ``options`` cannot build ``name``: a tokenizer its
+    class says it needs (:attr:`~slmswap.formats.ChatFormat.needs_tokenizer`) or says it does not take, or
+    options its constructor does not take or requires."""
+    cls = factory if isinstance(factory, type) and issubclass(factory, ChatFormat) else None
+    if cls is not None and cls.needs_tokenizer and "tokenizer" not in options:
+        raise FormatError(
+            f"format {name!r} needs the model's tokenizer (it reads the chat template): "
+            f"get_format({name!r}, tokenizer=...), or resolve_format({name!r}, tokenizer=...)"
+        )
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a callable with no signature to read: calling it is the only check
+        return
+    if _binds(signature, options):
+        return
+    parameters = signature.parameters.values()
+    named = [p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in parameters)
+    unknown = [] if open_ended else sorted(set(options) - {p.name for p in named})
+    if "tokenizer" in unknown and cls is not None and not cls.needs_tokenizer:
+        needing = [repr(n) for n in available_formats() if (c := _quiet_class(n)) is not None and c.needs_tokenizer]
+        raise FormatError(
+            f"format {name!r} takes no tokenizer (formats that read the chat template do: "
+            f"{', '.join(needing) or 'none is registered'}); resolve_format({name!r}, tokenizer=...) hands one "
+            "only to the formats that need it"
+        )
+    if unknown:
+        takes = f"its options: {', '.join(p.name for p in named)}" if named else "it takes no options"
+        raise FormatError(f"format {name!r} does not accept the options {', '.join(map(repr, unknown))} ({takes})")
+    missing = [p.name for p in named if p.default is p.empty and p.name not in options]
+    if not missing:  # positional-only parameters: the call itself says what is wrong
+        return
+    wanted = ", ".join(f"{option}=..." for option in missing)
+    raise FormatError(
+        f"format {name!r} needs the option(s) {', '.join(map(repr, missing))}: get_format({name!r}, {wanted})"
+    )
+
+
+def _binds(signature: inspect.Signature, options: dict[str, Any]) -> bool:
+    try:
+        signature.bind(**options)
+    except TypeError:
+        return False
+    return True
+
+
+def _quiet_class(name: str) -> type[ChatFormat] | None:
+    """:func:`format_class`, with a broken plugin's warning held back (it is reported when it is used)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return format_class(name)
 
 
 def format_class(name: str) -> type[ChatFormat] | None:
@@ -175,12 +231,10 @@ def tool_call_formats(*, as_text: bool = False) -> list[str]:
     """The registered formats whose class says it writes tool calls; ``as_text``: only those that write tools
     and calls as text of their own (not through the chat template's ``tools=`` support)."""
     names = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a broken plugin is reported when it is used
-        for name in available_formats():
-            cls = format_class(name)
-            if cls is not None and cls.writes_tool_calls and not (as_text and cls.target_from_template):
-                names.append(name)
+    for name in available_formats():
+        cls = _quiet_class(name)
+        if cls is not None and cls.writes_tool_calls and not (as_text and cls.target_from_template):
+            names.append(name)
     return names
 
 

@@ -16,7 +16,7 @@ from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema.validators import validator_for
 from pydantic import JsonValue
 
-from slmswap.errors import FormatError
+from slmswap.errors import DataError, FormatError
 from slmswap.formats._scan import ParseStopError, decode_json_value, dumps, strip_fences, without_reasoning
 from slmswap.formats.base import ChatFormat, ParseFailure, ParseResult
 from slmswap.formats.grammar import OutputGrammar, bounded_numbers
@@ -42,6 +42,11 @@ class StructuredFormat(ChatFormat):
     )
 
     def __init__(self, schema: JsonObject | None = None) -> None:
+        if schema is not None and not isinstance(schema, dict):
+            raise FormatError(
+                f"the structured format's schema must be a JSON Schema object (a dict), got "
+                f"{type(schema).__name__}: {schema!r:.60}"
+            )
         if schema is not None:
             try:
                 validator_for(schema).check_schema(schema)
@@ -105,6 +110,10 @@ class StructuredFormat(ChatFormat):
             turn = self.turn(value)
         except (TypeError, ValueError):  # a lenient Python literal holding sets, bytes, ...
             return ParseResult(None, ParseFailure.INVALID_JSON, "the answer holds values JSON cannot express")
+        except DataError as exc:  # a JSON escape such as \ud800 decoded to a lone surrogate: not text
+            return ParseResult(
+                None, ParseFailure.INVALID_JSON, f"the answer holds a string that is not text: {exc.message}"
+            )
         if self.schema is not None:
             error = first_error(self.schema, value)
             if error is not None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from slmswap._files import read_yaml_mapping, validate
 from slmswap.data.named import load_data
@@ -58,6 +58,16 @@ class TrainJob(BaseModel):
     )
     config: TrainConfig = Field(default_factory=TrainConfig, description="How to train.")
     base: Path | None = Field(default=None, exclude=True, description="Directory relative paths are read from.")
+
+    @field_validator("format_options")
+    @classmethod
+    def _no_tokenizer(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        if "tokenizer" in value:
+            raise ValueError(
+                "'tokenizer' is not a format option: a format that reads the chat template (needs_tokenizer) is "
+                "handed the tokenizer of 'model'; remove the key"
+            )
+        return value
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrainJob:

@@ -280,3 +280,241 @@ def test_every_append_to_a_file_goes_through_the_one_helper() -> None:
     }
     assert list(appenders) == ["slmswap/_files.py"], appenders
     assert len(appenders["slmswap/_files.py"]) == 1, appenders
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 27, items 2 and 4: valid Unicode at the door; errors that say what to do.
+# ---------------------------------------------------------------------------------------------------------------
+
+LONE = "a\ud800b"
+"""A string no UTF-8 text can hold: a lone (high) surrogate between two letters."""
+
+
+def _build(case: str) -> object:
+    """The typed core built with ``LONE`` at the place ``case`` names."""
+    from slmswap.schema import Conversation, Message, Tool, ToolCall
+
+    ask = {"role": "user", "content": "Weather?"}
+    call = {"role": "assistant", "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "c1"}]}
+
+    def calling(**tool_call: object) -> Conversation:
+        return Conversation.model_validate({"messages": [ask, {"role": "assistant", "tool_calls": [tool_call]}]})
+
+    def answered(**result: object) -> Conversation:
+        return Conversation.model_validate({"messages": [ask, call, {"role": "tool", "content": "sunny", **result}]})
+
+    nested = {"where": [{"city": LONE}]}
+
+    def listing(tool: object) -> Conversation:
+        return Conversation(messages=[Message.user("hi")], tools=[tool])
+
+    builders: dict[str, Callable[[], object]] = {
+        "content": lambda: Message.user(LONE),
+        "messages[0].content": lambda: Conversation.model_validate({"messages": [{"role": "user", "content": LONE}]}),
+        "id": lambda: Conversation(messages=[Message.user("hi")], id=LONE),
+        "messages[1].tool_calls[0].id": lambda: calling(name="f", id=LONE),
+        "messages[1].tool_calls[0].name": lambda: calling(name=LONE),
+        "messages[1].tool_calls[0].arguments.where[1]": lambda: calling(name="f", arguments={"where": [1, {LONE: 2}]}),
+        "messages[1].tool_calls[0].arguments.where[0].city": lambda: calling(name="f", arguments=nested),
+        "arguments.city": lambda: ToolCall(name="f", arguments='{"city": "a\\ud800b"}'),  # a JSON string, escaped
+        "messages[2].tool_call_id": lambda: answered(tool_call_id=LONE),
+        "messages[2].name": lambda: answered(name=LONE),
+        "tools[0].description": lambda: listing({"name": "f", "description": LONE}),
+        "tools[0].name": lambda: listing({"type": "function", "function": {"name": LONE}}),
+        "parameters.properties.city.description": lambda: Tool(
+            name="f", parameters={"type": "object", "properties": {"city": {"type": "string", "description": LONE}}}
+        ),
+        "metadata.tags[0]": lambda: Conversation(messages=[Message.user("hi")], metadata={"tags": [LONE]}),
+    }  # fmt: skip
+    return builders[case]()
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "content",
+        "messages[0].content",
+        "id",
+        "messages[1].tool_calls[0].id",
+        "messages[1].tool_calls[0].name",
+        "messages[1].tool_calls[0].arguments.where[1]",
+        "messages[1].tool_calls[0].arguments.where[0].city",
+        "arguments.city",
+        "messages[2].tool_call_id",
+        "messages[2].name",
+        "tools[0].description",
+        "tools[0].name",
+        "parameters.properties.city.description",
+        "metadata.tags[0]",
+    ],
+)
+def test_a_lone_surrogate_is_refused_where_it_enters_naming_the_field(field: str) -> None:
+    with pytest.raises(DataError, match="holds a lone surrogate, not text") as info:
+        _build(field)
+    assert info.value.field == field
+    assert f"field '{field}'" in str(info.value)
+    assert str(info.value).encode("utf-8")  # the message itself is text: it can be printed and logged
+
+
+def test_valid_text_still_enters() -> None:
+    from slmswap.schema import Conversation, Message
+
+    conversation = Conversation(messages=[Message.user("naïve café \U0001f600 \ufffd")], id="ok \u00e9")
+    assert Conversation.model_validate_json(conversation.model_dump_json()) == conversation
+
+
+def test_a_conversation_built_in_code_never_reaches_the_tokenizer_with_a_surrogate(
+    tokenizer: PreTrainedTokenizerBase,
+) -> None:
+    """It was a bare TypeError from ``tokenizers``; now the conversation is refused where the string entered."""
+    from slmswap.schema import Conversation
+    from slmswap.templates import tokenize_conversation
+
+    row = {"messages": [{"role": "user", "content": LONE}, {"role": "assistant", "content": "Hello."}]}
+    with pytest.raises(DataError, match=r"field 'messages\[0\]\.content': the string 'a\\ud800b' holds a lone"):
+        tokenize_conversation(tokenizer, get_format("hermes"), Conversation.model_validate(row))
+
+
+def test_rows_handed_over_in_code_are_refused_naming_the_row_and_field() -> None:
+    """Rows from a file were refused by the strict JSON reader; rows from Python (a list, a dataset) were not."""
+    from slmswap.data import load_openai
+
+    rows = [
+        {"messages": [{"role": "user", "content": "fine"}, {"role": "assistant", "content": "ok"}]},
+        {"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": LONE}]},
+    ]
+    with pytest.raises(DataError, match=r"^<iterable>\[1\]: field 'messages\[1\]\.content': the string 'a\\ud800b'"):
+        load_openai(rows)
+    assert len(load_openai(rows, on_error="collect")) == 1
+
+
+def test_a_file_row_with_a_surrogate_names_its_field(tmp_path: Path) -> None:
+    from slmswap.data import load_conversations
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"messages": [{"role": "user", "content": "\\ud800"}, {"role": "assistant", "content": "c"}]}\n')
+    with pytest.raises(DataError, match=r"rows\.jsonl:1: field 'messages\[0\]\.content': the string '\\ud800' holds"):
+        load_conversations(path)
+
+
+def test_generated_surrogates_are_replaced_scored_and_recorded(
+    tokenizer: PreTrainedTokenizerBase, tmp_path: Path
+) -> None:
+    """A ``Generate`` function may return any ``str``; the real ``evaluate()`` makes it text before it is
+    parsed, scored and written, and the record says so. An escaped surrogate inside the JSON (valid text, not
+    a valid string) is a parse failure of that answer, not a crash of the run."""
+    from slmswap.evaluation.runner import EvalRecord
+
+    answers = {
+        "w0": '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Par\ud800is"}}\n</tool_call>',
+        "w1": "I cannot tell \udfff.",
+        "w2": '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n</tool_call>',
+        "w3": '<tool_call>\n{"name": "get_we\\ud800ather", "arguments": {"city": "Oslo"}}\n</tool_call>',
+        "w4": '<tool_call>\n{"name": "get_weather", "arguments": {"city": "\\udc00"}}\n</tool_call>',
+        "w5": "",
+    }
+    order = iter(answers)
+
+    def generate(prompts: Any) -> list[Generation]:
+        generations = []
+        for _ in prompts:
+            example = next(order)
+            error = "the server said \ud83d" if example == "w5" else None
+            generations.append(Generation(text=answers[example], tokens=3, seconds=0.0, error=error))
+        return generations
+
+    records, results = tmp_path / "r.jsonl", tmp_path / "r.json"
+    fmt = get_format("hermes")
+    result = evaluate(conversations(), generate, tokenizer, fmt, records=records, results=results, batch_size=2)
+    assert result.examples == 6
+    written = {record.id: record for record in read_records(records)}
+    assert list(written) == [f"w{k}" for k in range(6)]
+    assert [written[f"w{k}"].repaired_text for k in range(6)] == [True, True, False, False, False, True]
+    assert written["w0"].raw_output == answers["w0"].replace("\ud800", "\ufffd")
+    assert written["w0"].prediction is not None
+    assert written["w0"].prediction.tool_calls[0].arguments == {"city": "Par\ufffdis"}  # scored as generated
+    assert written["w0"].failure is None
+    assert written["w1"].prediction is not None
+    assert written["w1"].prediction.content == "I cannot tell \ufffd."
+    assert written["w2"].ok
+    assert (written["w3"].failure, written["w4"].failure) == ("malformed_call", "bad_arguments")
+    assert "holds a lone surrogate" in written["w3"].detail
+    assert (written["w5"].failure, written["w5"].detail) == ("backend_error", "the server said \ufffd")
+    assert records.read_bytes().decode("utf-8")  # the file is UTF-8 throughout
+    # Records without the field (earlier versions) read as not repaired; readers that ignore it still read these.
+    old = json.loads(records.read_text(encoding="utf-8").splitlines()[2])
+    del old["repaired_text"]
+    assert EvalRecord.model_validate(old).repaired_text is False
+    again = evaluate(conversations(), generate, tokenizer, fmt, records=records, results=results)
+    assert again.reused == 6
+    assert again.metrics == result.metrics
+
+
+def test_get_format_says_what_a_tokenizer_format_needs() -> None:
+    from slmswap.errors import FormatError
+
+    with pytest.raises(FormatError) as info:
+        get_format("native")
+    message = str(info.value)
+    assert message.startswith("format 'native' needs the model's tokenizer (it reads the chat template): ")
+    assert "get_format('native', tokenizer=...)" in message
+    assert "positional argument" not in message
+
+
+def test_option_errors_come_from_the_capability_flags(
+    tokenizer: PreTrainedTokenizerBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from slmswap.errors import FormatError
+    from slmswap.formats import ChatFormat, HermesFormat, register_format, registry
+
+    def refused(name: str, **options: Any) -> str:
+        with pytest.raises(FormatError) as info:
+            get_format(name, **options)
+        assert "positional argument" not in str(info.value)
+        return str(info.value)
+
+    assert refused("hermes", tokenizer=tokenizer).startswith(
+        "format 'hermes' takes no tokenizer (formats that read the chat template do: 'native'); "
+        "resolve_format('hermes', tokenizer=...) hands one only"
+    )
+    assert refused("cep", colour="blue") == "format 'cep' does not accept the options 'colour' (its options: variant)"
+    assert refused("xml", a=1, b=2) == "format 'xml' does not accept the options 'a', 'b' (it takes no options)"
+    assert refused("structured", schema=5).startswith("the structured format's schema must be a JSON Schema object")
+    assert refused("native", tokenizer="smollm2").startswith("the native format needs the model's tokenizer")
+    assert refused("native", tokenizer=tokenizer, parser="json") == (
+        "unknown native parser 'json'; expected one of auto, hermes, llama3, mistral"
+    )
+
+    class NeedsTokenizer(HermesFormat):  # a plugin's format that reads the template, and says so
+        name = "reads-template"
+        needs_tokenizer = True
+
+        def __init__(self, tokenizer: Any, *, depth: int) -> None:
+            self.tokenizer, self.depth = tokenizer, depth
+
+    class Sized(HermesFormat):  # not a tokenizer reader: its required option is named as such
+        name = "sized"
+
+        def __init__(self, size: int) -> None:
+            self.size = size
+
+    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
+    register_format("reads-template", NeedsTokenizer)
+    register_format("sized", Sized)
+    assert refused("reads-template", depth=1).startswith("format 'reads-template' needs the model's tokenizer")
+    assert refused("reads-template", tokenizer=tokenizer) == (
+        "format 'reads-template' needs the option(s) 'depth': get_format('reads-template', depth=...)"
+    )
+    assert refused("sized") == "format 'sized' needs the option(s) 'size': get_format('sized', size=...)"
+    assert "'native', 'reads-template'" in refused("hermes", tokenizer=tokenizer)
+    assert isinstance(get_format("reads-template", tokenizer=tokenizer, depth=2), ChatFormat)
+
+
+def test_a_job_giving_the_format_a_tokenizer_exits_2(tmp_path: Path) -> None:
+    """``format_options: {tokenizer: ...}`` reached ``resolve_format`` twice: a TypeError traceback, exit 1."""
+    job = tmp_path / "job.yaml"
+    job.write_text("train: demo:train\nformat: hermes\nformat_options: {tokenizer: gpt2}\n", encoding="utf-8")
+    result = slmswap("doctor", "--config", job)
+    assert result.returncode == 2, result.stdout + result.stderr
+    _no_traceback(result.stderr)
+    assert "field 'format_options': 'tokenizer' is not a format option" in result.stderr  # no pydantic prefix
