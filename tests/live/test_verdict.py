@@ -42,7 +42,7 @@ def test_a_planted_rate_is_decided_where_the_bound_crosses_the_bar(rate: float, 
 
 
 def test_not_yet_comes_with_an_estimate_that_the_stream_then_bears_out() -> None:
-    rows = planted(0.93, 20000, seed=6)
+    rows = planted(0.93, 2000, seed=6)
     early = live_verdict(rows[:300]).verdict
     assert early.decision == "not yet"
     assert early.more_requests is not None
