@@ -6,7 +6,8 @@ measures the gateway, not a model. The upstream, the gateway and the clients eac
 (the clients are a small keep-alive HTTP/1.1 client on asyncio, cheap enough not to be what is measured).
 Phases alternate direct and gateway at each concurrency; each phase runs for ``--seconds``.
 
-Reported: latency p50/p99 each way and what the gateway adds; requests/s each way; the rows the store holds
+Reported: latency p50/p99 each way and what the gateway adds; requests/s each way; the gateway process's CPU
+time per request (what bounds its throughput on one core, whatever else the machine runs); the rows the store holds
 (every answered request must have one) and the recorded requests/s at the highest concurrency; streaming
 time-to-first-chunk each way. Goals on 2 cores: added p50 <= 3 ms and p99 <= 15 ms at 16 clients, >= 500
 recorded requests/s, streaming time-to-first-chunk added <= 5 ms. The load average (``uptime``) is recorded:
@@ -216,6 +217,12 @@ def _wait(port: int, process: subprocess.Popen[bytes]) -> None:
             time.sleep(0.1)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rows(store: Path) -> int:
     with sqlite3.connect(store) as connection:
         count: int = connection.execute("SELECT COUNT(*) FROM exchanges").fetchone()[0]
@@ -264,7 +271,9 @@ def main() -> None:
         gateway_requests = 0
         for clients in args.clients:
             direct = asyncio.run(load(upstream_port, clients, args.seconds, REQUEST))
+            cpu = _cpu_seconds(gateway.pid)
             through = asyncio.run(load(gateway_port, clients, args.seconds, REQUEST))
+            through["gateway_cpu_ms_per_request"] = (_cpu_seconds(gateway.pid) - cpu) / through["requests"] * 1000
             gateway_requests += through["requests"]
             entry = {
                 "direct": direct,
@@ -278,7 +287,8 @@ def main() -> None:
                 f"plain  {clients:3d} clients: direct p50 {direct['p50_ms']:6.2f} p99 {direct['p99_ms']:6.2f} ms "
                 f"{direct['requests_per_s']:6.0f}/s | gateway p50 {through['p50_ms']:6.2f} p99 {through['p99_ms']:6.2f}"
                 f" ms {through['requests_per_s']:6.0f}/s | added p50 {entry['added_p50_ms']:+.2f} p99 "
-                f"{entry['added_p99_ms']:+.2f} ms, throughput x{entry['throughput_ratio']:.2f}",
+                f"{entry['added_p99_ms']:+.2f} ms, throughput x{entry['throughput_ratio']:.2f}, gateway CPU "
+                f"{through['gateway_cpu_ms_per_request']:.2f} ms/request",
                 flush=True,
             )
         for clients in (1, 16):

@@ -10,6 +10,7 @@ logs and errors.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -18,7 +19,7 @@ import httpx
 
 from slmswap.errors import ConfigError
 
-__all__ = ["Upstream"]
+__all__ = ["ClientPool", "Upstream"]
 
 # Never forwarded: hop-by-hop headers, what httpx sets itself, the gateway's own headers.
 _DROPPED = frozenset(
@@ -39,6 +40,32 @@ _DROPPED = frozenset(
     }
 )
 _KEY_HEADERS = ("authorization", "api-key")
+
+
+_SHARDS = 16
+_PER_SHARD = 8
+
+
+class ClientPool:
+    """``httpx`` clients that share the upstream's connections between them, taken in turn.
+
+    httpcore's connection pool looks at every one of its connections, for each of them, whenever a request
+    starts or ends; a single pool of 64 busy connections spent most of the gateway's time there. Small pools
+    taken in turn keep that cost flat as the number of clients grows.
+    """
+
+    def __init__(self, clients: list[httpx.AsyncClient]) -> None:
+        self._clients = clients
+        self._turn = itertools.cycle(clients)
+
+    def next(self) -> httpx.AsyncClient:
+        """The client for the next request."""
+        return next(self._turn)
+
+    async def aclose(self) -> None:
+        """Close every connection."""
+        for client in self._clients:
+            await client.aclose()
 
 
 @dataclass(frozen=True)
@@ -65,12 +92,19 @@ class Upstream:
             raise ConfigError(f"the upstream must be an http:// or https:// URL naming a host, got {self.base_url!r}")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
 
-    def client(self, *, timeout: float, connect_timeout: float, connections: int) -> httpx.AsyncClient:
-        """The pooled client requests share (redirects are not followed)."""
-        return httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=connect_timeout, pool=timeout),
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-            follow_redirects=False,
+    def clients(self, *, timeout: float, connect_timeout: float, connections: int) -> ClientPool:
+        """The pooled clients requests share (redirects are not followed)."""
+        shards = max(1, min(_SHARDS, connections // _PER_SHARD))
+        limits = httpx.Limits(
+            max_connections=-(-connections // shards), max_keepalive_connections=-(-connections // shards)
+        )
+        timeouts = httpx.Timeout(timeout, connect=connect_timeout, pool=timeout)
+        tls = httpx.create_ssl_context()  # loading the certificates once, not once per client
+        return ClientPool(
+            [
+                httpx.AsyncClient(timeout=timeouts, limits=limits, follow_redirects=False, verify=tls)
+                for _ in range(shards)
+            ]
         )
 
     def chat_url(self, model: object, deployment: str | None, query: Mapping[str, str]) -> str:
