@@ -4,7 +4,8 @@ trained prompt, and whose tokenizer reads the format's calls back as OpenAI ``to
 The directory holds the weights (merged into the base, or the adapter with its base named), the tokenizer with
 the format baked into its ``chat_template`` and a ``response_template``, the original chat template (so slmswap
 still renders through format + template), the manifest (so ``slmswap eval`` and the doctor know what was
-trained), and, for formats vLLM has no parser of its own for, a ``--tool-parser-plugin`` file.
+trained), and a ``--tool-parser-plugin`` file that reads the calls for vLLM as ``slmswap serve`` reads them for
+``transformers serve``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from slmswap.errors import ConfigError
 from slmswap.models import load_model, load_tokenizer
 from slmswap.serving.template import baked_chat_template, response_template
-from slmswap.serving.vllm_parser import VLLM_PARSER_FILE, vllm_tool_parser, write_vllm_parser
+from slmswap.serving.vllm_parser import VLLM_PARSER_FILE, write_vllm_parser
 from slmswap.templates.spans import template_sha256
 from slmswap.trained.load import require_safetensors
 from slmswap.trained.manifest import (
@@ -68,9 +69,7 @@ def export(model_dir: str | Path, out: str | Path, *, merge: bool = False) -> Pa
     try:
         merged = _write_weights(source, staging, manifest, merge=merge)
         _write_tokenizer(source, staging, tokenizer, baked, response)
-        parser = vllm_tool_parser(fmt)
-        if parser is None:
-            write_vllm_parser(staging / VLLM_PARSER_FILE, response)
+        write_vllm_parser(staging / VLLM_PARSER_FILE, response)
         info = ExportInfo(
             merged=merged,
             chat_template_sha256=template_sha256(_with_template(tokenizer, baked)),

@@ -2,13 +2,14 @@
 
 ``transformers serve`` (runs on CPU; extra ``serve``) by default, ``vllm serve`` when vLLM and a CUDA GPU are
 present, each with the flags tool calling needs. The exported directory carries everything the engine reads:
-the baked chat template and the ``response_template`` (transformers), the tool parser (vLLM).
+the baked chat template and the ``response_template`` (transformers), the tool parser plugin (vLLM).
+``transformers serve`` runs with :mod:`slmswap.serving.transformers_engine` around its response parsing, so
+that both engines read a call to a tool the request did not offer as content.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,8 +23,8 @@ from typing import Literal
 
 from slmswap.errors import ConfigError
 from slmswap.models import resolve_model
-from slmswap.serving.vllm_parser import PLUGIN_PARSER_NAME, VLLM_PARSER_FILE, vllm_tool_parser
-from slmswap.trained.manifest import Manifest, load_trained_tokenizer
+from slmswap.serving.vllm_parser import PLUGIN_PARSER_NAME, VLLM_PARSER_FILE
+from slmswap.trained.manifest import Manifest
 
 __all__ = ["Engine", "ServeCommand", "serve", "serve_command"]
 
@@ -81,14 +82,13 @@ def serve_command(
                 f"{directory} holds an adapter: transformers serve loads full models only. Export with --merge, "
                 "or serve the adapter with vLLM (--engine vllm)"
             )
-        executable = shutil.which("transformers", path=str(Path(sys.executable).parent)) or "transformers"
-        argv = [executable, "serve", str(directory), "--host", host, "--port", str(port)]
+        engine_module = "slmswap.serving.transformers_engine"
+        argv = [sys.executable, "-m", engine_module, "serve", str(directory), "--host", host, "--port", str(port)]
         return ServeCommand(argv, base_url, str(directory), chosen)
-    fmt = manifest.trained_format(load_trained_tokenizer(directory))
-    parser = vllm_tool_parser(fmt)
-    tools = ["--enable-auto-tool-choice", "--tool-call-parser", parser or PLUGIN_PARSER_NAME]
-    if parser is None:
-        tools += ["--tool-parser-plugin", str(directory / VLLM_PARSER_FILE)]
+    plugin = directory / VLLM_PARSER_FILE
+    if not plugin.is_file():
+        raise ConfigError(f"{plugin}: missing; export again with this slmswap ('slmswap export MODEL OUT')")
+    tools = ["--enable-auto-tool-choice", "--tool-call-parser", PLUGIN_PARSER_NAME, "--tool-parser-plugin", str(plugin)]
     common = ["--host", host, "--port", str(port), "--tokenizer", str(directory), *tools]
     if manifest.export.merged:
         argv = ["vllm", "serve", str(directory), *common]

@@ -14,6 +14,7 @@ from slmswap.errors import FormatError
 from slmswap.evaluation.prompts import EvalItem, eval_items
 from slmswap.metrics.task import canonical_turn
 from slmswap.schema import Conversation, Message, ToolCall
+from slmswap.serving.readable import narrowed_template
 from slmswap.trained.manifest import Manifest, load_trained_tokenizer
 
 if TYPE_CHECKING:
@@ -44,9 +45,12 @@ class ParityReport:
 def served_turn(
     tokenizer: PreTrainedTokenizerBase, text: str, tools: Sequence[dict[str, Any]] | None, *, prefix: str
 ) -> Message:
-    """The assistant turn a server reads out of ``text`` (generated after the rendered prompt ``prefix``) with
-    the tokenizer's ``response_template``, as ``transformers serve`` reads it."""
-    parsed: Any = tokenizer.parse_response(text, prefix=prefix, tools=list(tools) if tools else None)
+    """The assistant turn ``slmswap serve`` reads out of ``text`` (generated after the rendered prompt
+    ``prefix``) with the tokenizer's ``response_template`` narrowed to the offered ``tools`` (as
+    :mod:`~slmswap.serving.transformers_engine` has ``transformers serve`` read it, and the vLLM plugin)."""
+    offered: list[Any] | None = list(tools) if tools else None
+    schema = narrowed_template(getattr(tokenizer, "response_template", None), offered)
+    parsed: Any = tokenizer.parse_response(text, schema, prefix=prefix, tools=offered)
     calls = [
         ToolCall(name=entry["function"]["name"], arguments=entry["function"].get("arguments") or {})
         for entry in parsed.get("tool_calls") or []

@@ -10,6 +10,7 @@ from slmswap.errors import FormatError
 from slmswap.evaluation.generation import stop_markers
 from slmswap.formats.base import ChatFormat
 from slmswap.rendering import TemplateShape, apply_template, template_shape
+from slmswap.serving.readable import guarded_response_template
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -115,13 +116,16 @@ def _own_response_template(fmt: ChatFormat) -> Any:
 
 def response_template(fmt: ChatFormat, tokenizer: PreTrainedTokenizerBase) -> dict[str, Any]:
     """The ``response_template`` (transformers' declarative response parser) for ``fmt``'s output after the
-    tokenizer's generation prompt: content up to the end-of-turn marker, and the format's tool calls."""
+    tokenizer's generation prompt: content up to the end-of-turn marker, and the format's tool calls; guarded
+    (:func:`~slmswap.serving.readable.guarded_response_template`) so that a generation whose calls are not
+    well-formed reads back as content instead of failing."""
     own = _own_response_template(fmt)
     if own is not None:
-        return dict(own)
+        return guarded_response_template(dict(own))
     markers = stop_markers(tokenizer)
     close = r"\s*(?:" + "|".join(re.escape(marker) for marker in markers) + r")\s*" if markers else r"\s*$"
     fields = fmt.response_fields(close)
     if fields is None:
         raise FormatError(f"format {fmt.name!r} provides no response_fields(); it cannot be exported")
-    return {"defaults": {"role": "assistant"}, "start_anchor": generation_prompt(tokenizer), "fields": fields}
+    template = {"defaults": {"role": "assistant"}, "start_anchor": generation_prompt(tokenizer), "fields": fields}
+    return guarded_response_template(template)

@@ -1,28 +1,30 @@
-"""vLLM's side of serving a swap: which of vLLM's own tool parsers reads a format's calls, and, for the
-formats vLLM has no parser for, a ``--tool-parser-plugin`` file that reads them with the exported
-``response_template`` (transformers' parser, which vLLM installs)."""
+"""vLLM's side of serving a swap: a ``--tool-parser-plugin`` file, written by export, that reads the trained
+format's calls with the exported ``response_template`` (transformers' parser, which vLLM installs), narrowed to
+the tools each request offers, exactly as ``slmswap serve`` reads them with ``transformers serve``: calls that
+are not well-formed, or that name a tool the request did not offer, come back as content. The file carries
+:mod:`slmswap.serving.readable` in it, so vLLM loads it without slmswap installed."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
 
-from slmswap.formats.base import ChatFormat
+import slmswap.serving.readable as readable
 
-__all__ = ["PLUGIN_PARSER_NAME", "VLLM_PARSER_FILE", "vllm_tool_parser", "write_vllm_parser"]
+__all__ = ["PLUGIN_PARSER_NAME", "VLLM_PARSER_FILE", "write_vllm_parser"]
 
 VLLM_PARSER_FILE = "slmswap_vllm_tool_parser.py"
 """The plugin file export writes into the exported directory."""
 PLUGIN_PARSER_NAME = "slmswap"
 """The name the plugin registers its parser under (``--tool-call-parser slmswap``)."""
 
-_FAMILY_PARSERS = {"hermes": "hermes", "llama3": "llama3_json", "mistral": "mistral"}
+_PLUGIN = '''
 
-_PLUGIN = '''"""vLLM tool parser written by slmswap export: reads the trained format's calls with the exported
-response_template. Serve with --enable-auto-tool-choice --tool-parser-plugin THIS_FILE --tool-call-parser slmswap."""
+# ---- the vLLM tool parser written by slmswap export: reads the trained format's calls with the exported
+# response_template. Serve with --enable-auto-tool-choice --tool-parser-plugin THIS_FILE --tool-call-parser slmswap.
 
-import json
 import uuid
 
 from transformers.utils.chat_parsing import parse_response
@@ -36,51 +38,63 @@ try:  # vLLM moved these modules between releases
     )
     from vllm.entrypoints.openai.tool_parsers import ToolParser, ToolParserManager
 except ImportError:  # pragma: no cover
-    from vllm.entrypoints.openai.protocol import DeltaMessage, ExtractedToolCallInformation, FunctionCall, ToolCall
-    from vllm.tool_parsers import ToolParser, ToolParserManager
+    try:
+        from vllm.entrypoints.openai.protocol import (
+            DeltaMessage,
+            ExtractedToolCallInformation,
+            FunctionCall,
+            ToolCall,
+        )
+        from vllm.tool_parsers import ToolParser, ToolParserManager
+    except ImportError:  # imported outside vLLM (to call read_answer): nothing to register
+        ToolParser = None
 
 RESPONSE_TEMPLATE = json.loads(@TEMPLATE@)
 
 
-@ToolParserManager.register_module(["@NAME@"])
-class SlmswapToolParser(ToolParser):
-    """Whole-answer parsing (non-streaming requests). While streaming, text is passed on until a call starts;
-    the calls themselves are not streamed (use stream=False for tool calls with this parser)."""
+def read_answer(model_output, tools):
+    """The answer's content (or None) and its calls as (name, arguments JSON) pairs: every call when all of
+    them are well-formed and name one of the offered tools (OpenAI tool dicts), else none, and the text is the
+    content. Arguments are cast to the tools' schemas as transformers serve casts them."""
+    parsed = parse_response(model_output, narrowed_template(RESPONSE_TEMPLATE, tools), prefix="", tools=tools)
+    calls = [
+        (entry["function"]["name"], json.dumps(entry["function"].get("arguments") or {}, ensure_ascii=False))
+        for entry in parsed.get("tool_calls") or []
+    ]
+    return parsed.get("content") or None, calls
 
-    def extract_tool_calls(self, model_output, request):
-        parsed = parse_response(model_output, RESPONSE_TEMPLATE, prefix="")
-        calls = [
-            ToolCall(
-                id=f"call_{uuid.uuid4().hex[:24]}",
-                type="function",
-                function=FunctionCall(
-                    name=entry["function"]["name"],
-                    arguments=json.dumps(entry["function"].get("arguments") or {}, ensure_ascii=False),
-                ),
-            )
-            for entry in parsed.get("tool_calls") or []
-        ]
-        return ExtractedToolCallInformation(
-            tools_called=bool(calls), tool_calls=calls, content=parsed.get("content") or None
-        )
 
-    def extract_tool_calls_streaming(
-        self, previous_text, current_text, delta_text, previous_token_ids, current_token_ids, delta_token_ids, request
-    ):
-        if "<tool_call" in current_text:
-            return None
-        return DeltaMessage(content=delta_text)
+if ToolParser is not None:
+
+    @ToolParserManager.register_module(["@NAME@"])
+    class SlmswapToolParser(ToolParser):
+        """Whole-answer parsing (non-streaming requests). While streaming, text is passed on until a call
+        starts; the calls themselves are not streamed (use stream=False for tool calls with this parser)."""
+
+        def extract_tool_calls(self, model_output, request):
+            tools = [tool.model_dump() for tool in getattr(request, "tools", None) or []]
+            content, calls = read_answer(model_output, tools or None)
+            tool_calls = [
+                ToolCall(
+                    id=f"call_{uuid.uuid4().hex[:24]}",
+                    type="function",
+                    function=FunctionCall(name=name, arguments=arguments),
+                )
+                for name, arguments in calls
+            ]
+            return ExtractedToolCallInformation(tools_called=bool(tool_calls), tool_calls=tool_calls, content=content)
+
+        def extract_tool_calls_streaming(
+            self, previous_text, current_text, delta_text, previous_token_ids, current_token_ids, delta_token_ids,
+            request,
+        ):
+            if "<tool_call" in current_text:
+                return None
+            return DeltaMessage(content=delta_text)
 '''
 
 
-def vllm_tool_parser(fmt: ChatFormat) -> str | None:
-    """The name of vLLM's own tool parser that reads ``fmt``'s calls (``--tool-call-parser``), or ``None``
-    when vLLM has none and the exported plugin is needed."""
-    syntax = fmt.call_syntax
-    return _FAMILY_PARSERS.get(syntax) if syntax is not None else None
-
-
 def write_vllm_parser(path: Path, response_template: dict[str, Any]) -> None:
-    """Write the plugin that reads calls with ``response_template``."""
-    source = _PLUGIN.replace("@TEMPLATE@", repr(json.dumps(response_template))).replace("@NAME@", PLUGIN_PARSER_NAME)
-    path.write_text(source, encoding="utf-8")
+    """Write the plugin that reads calls with ``response_template`` (a guarded one, as export writes it)."""
+    tail = _PLUGIN.replace("@TEMPLATE@", repr(json.dumps(response_template))).replace("@NAME@", PLUGIN_PARSER_NAME)
+    path.write_text(inspect.getsource(readable) + tail, encoding="utf-8")

@@ -85,6 +85,7 @@ def test_serve_needs_an_exported_directory(tokenizer: PreTrainedTokenizerBase, t
     info = ExportInfo(merged=True, chat_template_sha256="x", response_template_added=True)
     manifest.model_copy(update={"export": info}).save(source)
     command = serve_command(source, engine="transformers", port=8123)
-    assert command.argv[1:3] == ["serve", str(source.resolve())]
+    # transformers serve, with slmswap's layer around its response parsing
+    assert command.argv[1:5] == ["-m", "slmswap.serving.transformers_engine", "serve", str(source.resolve())]
     assert command.base_url == "http://127.0.0.1:8123/v1"
     assert command.model == str(source.resolve())

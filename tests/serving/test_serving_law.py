@@ -5,6 +5,8 @@ the turn's calls (demo data and BFCL rows)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,17 +96,36 @@ def _export_tokenizer(fmt: ChatFormat, tokenizer: PreTrainedTokenizerBase, direc
     return AutoTokenizer.from_pretrained(str(directory))
 
 
+Exported = tuple[Any, ChatFormat, Any]
+"""The trained tokenizer, its format, and the exported tokenizer read back."""
+
+
+@pytest.fixture(scope="module")
+def exported_tokenizers(
+    tokenizer: PreTrainedTokenizerBase, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str, str], Exported]:
+    """Each case's export, made once for the tests of this module."""
+    made: dict[tuple[str, str], Exported] = {}
+
+    def exported(format_name: str, template: str) -> Exported:
+        if (format_name, template) not in made:
+            trained_tokenizer = _tokenizer(tokenizer, template)
+            fmt = resolve_format(format_name, tokenizer=trained_tokenizer)
+            directory = tmp_path_factory.mktemp(f"{format_name}-{template}")
+            made[format_name, template] = (trained_tokenizer, fmt, _export_tokenizer(fmt, trained_tokenizer, directory))
+        return made[format_name, template]
+
+    return exported
+
+
 @pytest.mark.parametrize(("format_name", "template"), CASES)
 def test_served_prompt_is_the_trained_prompt_and_calls_parse_back(
     format_name: str,
     template: str,
-    tokenizer: PreTrainedTokenizerBase,
+    exported_tokenizers: Callable[[str, str], Exported],
     tool_data: list[Conversation],
-    tmp_path: Path,
 ) -> None:
-    trained_tokenizer = _tokenizer(tokenizer, template)
-    fmt = resolve_format(format_name, tokenizer=trained_tokenizer)
-    served_tokenizer = _export_tokenizer(fmt, trained_tokenizer, tmp_path)
+    trained_tokenizer, fmt, served_tokenizer = exported_tokenizers(format_name, template)
     data = _structured_data() if format_name == "structured" else tool_data
     # Servers hand a template that renders tool calls itself (native) the arguments as objects (transformers
     # serve parses the client's JSON strings); the baked text formats take either.
@@ -134,3 +155,133 @@ def test_served_prompt_is_the_trained_prompt_and_calls_parse_back(
         parsed += 1
     assert compared == len(variants) * len(data)
     assert parsed == len(data)
+
+
+# ---- generated, not only rendered, text: what a model writes reads back, as tool_calls when its calls are
+# well-formed and offered, as content otherwise, through the engines' own parsing (never an exception: a 500).
+
+NO_MODEL: Any = None
+"""The engine's parsing reads the model only for a fallback template, when the tokenizer has none."""
+
+
+@pytest.fixture
+def slmswap_serve_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """:mod:`slmswap.serving.transformers_engine` installed, as ``slmswap serve`` runs ``transformers serve``
+    (undone after the test)."""
+    import transformers.tokenization_utils_base as tokenization
+    from transformers.cli.serving import utils as serving
+
+    from slmswap.serving.transformers_engine import install
+
+    monkeypatch.setattr(tokenization, "_template_parse_response", vars(tokenization)["_template_parse_response"])
+    monkeypatch.setattr(serving, "ResponseParser", vars(serving)["ResponseParser"])
+    install()
+
+
+def _generations(fmt: ChatFormat, reference: Message) -> dict[str, str]:
+    """What a model may write in place of ``reference``: the well-formed target, and unreadable variants."""
+    target = fmt.render_assistant(reference)
+    generations = {
+        "well_formed": target,
+        "truncated": target[: len(target) // 2],  # cut off at max_tokens
+        "prose": "Sorry, I cannot help with that yet.",
+    }
+    if "}" in target:  # JSON arguments (GLM's template writes XML-like ones)
+        brace = target.rindex("}")
+        generations["malformed"] = target[:brace] + target[brace + 1 :]  # a closing brace missing
+    if reference.tool_calls:
+        renamed = [call.model_copy(update={"name": "no_such_tool"}) for call in reference.tool_calls]
+        generations["unknown_tool"] = fmt.render_assistant(reference.model_copy(update={"tool_calls": renamed}))
+    return generations
+
+
+def _streamed(tokenizer: Any, ids: list[int], prompt_ids: list[int], tools: Any) -> tuple[str, list[Any]]:
+    """``transformers serve``'s streaming path: its parser fed the generation token by token, its events
+    turned into chunks as its streamer turns them."""
+    from transformers.cli.serving.utils import (
+        ToolCall as StreamedCall,
+        build_response_parser,
+        response_events_to_chunks,
+    )
+
+    parser = build_response_parser(tokenizer, NO_MODEL, prompt_ids, tools=tools)
+    assert parser is not None
+    chunks = response_events_to_chunks(parser.initial_events)
+    for k in range(len(ids)):
+        piece = tokenizer.decode(ids[: k + 1])[len(tokenizer.decode(ids[:k])) :]
+        chunks += response_events_to_chunks(parser.feed(piece))
+    chunks += response_events_to_chunks(parser.finalize()[1])
+    text = "".join(chunk for chunk in chunks if isinstance(chunk, str))
+    return text, [chunk for chunk in chunks if isinstance(chunk, StreamedCall)]
+
+
+def _vllm_plugin(template: dict[str, Any], directory: Path) -> Any:
+    """The vLLM plugin export writes, imported without vLLM (its reader, not its registration)."""
+    import importlib.util
+
+    from slmswap.serving.vllm_parser import write_vllm_parser
+
+    path = directory / "plugin.py"
+    write_vllm_parser(path, template)
+    spec = importlib.util.spec_from_file_location("slmswap_plugin_under_test", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("format_name", "template"), CASES)
+def test_generated_text_reads_back_as_calls_or_content_never_an_error(
+    format_name: str,
+    template: str,
+    exported_tokenizers: Callable[[str, str], Exported],
+    tool_data: list[Conversation],
+    tmp_path: Path,
+    slmswap_serve_layer: None,
+) -> None:
+    from transformers.cli.serving.utils import parse_assistant_message
+
+    from slmswap.evaluation.generation import stop_markers
+
+    trained_tokenizer, fmt, served_tokenizer = exported_tokenizers(format_name, template)
+    plugin = _vllm_plugin(served_tokenizer.response_template, tmp_path)
+    # GLM's template ends a turn at the next role tag, not at this tokenizer's EOS (SmolLM2's <|im_end|>).
+    end = "" if template == "glm4moe" else stop_markers(trained_tokenizer)[0]
+    data = _structured_data() if format_name == "structured" else [c for c in tool_data if c.messages[-1].tool_calls]
+    seen: dict[str, int] = {}
+    for conversation in data[:2]:
+        last = conversation.assistant_indices()[-1]
+        before = Conversation(messages=conversation.messages[:last], tools=conversation.tools)
+        prompt = fmt.render(trained_tokenizer, before, add_generation_prompt=True)
+        prompt_ids = trained_tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        _, tools = openai_request(before)
+        reference = conversation.messages[last]
+        for kind, text in _generations(fmt, reference).items():
+            seen[kind] = seen.get(kind, 0) + 1
+            generated = text if kind == "truncated" else text + end  # a cut-off answer has no end marker
+            ids = served_tokenizer(generated, add_special_tokens=False)["input_ids"]
+            cleaned = served_tokenizer.decode(ids, skip_special_tokens=True)
+            content, _, calls = parse_assistant_message(served_tokenizer, NO_MODEL, ids, [prompt_ids], cleaned, tools)
+            streamed_content, streamed_calls = _streamed(served_tokenizer, ids, prompt_ids, tools)
+            vllm_content, vllm_calls = plugin.read_answer(text, tools)
+            turn = served_turn(served_tokenizer, generated, tools, prefix=prompt)
+            where = (conversation.id, kind, generated)
+            if kind == "well_formed" and reference.tool_calls:
+                expected = [(c.name, c.arguments) for c in reference.tool_calls]
+                assert [(c.name, json.loads(c.arguments)) for c in calls or []] == expected, where
+                assert [(c.name, json.loads(c.arguments)) for c in streamed_calls] == expected, where
+                assert [(name, json.loads(arguments)) for name, arguments in vllm_calls] == expected, where
+                assert canonical_turn(turn) == canonical_turn(reference), where
+                continue
+            # Unreadable (or a JSON answer, which is content): the text as the model wrote it, and no calls.
+            assert calls is None, where
+            assert streamed_calls == [], where
+            assert vllm_calls == [], where
+            assert not turn.tool_calls, where
+            written = text[text.index("<tool_call") :] if "<tool_call" in text else text.strip()
+            for read in (content, streamed_content, vllm_content, turn.content):
+                assert read is not None, where
+                assert read.strip().endswith(written.strip()), (where, read)
+    assert {"well_formed", "truncated", "prose"} <= set(seen)
+    assert format_name == "structured" or {"malformed", "unknown_tool"} <= set(seen) or template == "glm4moe"
