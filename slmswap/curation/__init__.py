@@ -7,8 +7,8 @@ straddles the split, splits stratified by tool, and writes ``train.jsonl``, ``te
 :func:`curate` then takes its labels from.
 """
 
-from slmswap.curation.curate import TEST_FILE, TRAIN_FILE, Curation, curate
 from slmswap.curation.example import Answer, DropReason, Example, Unreadable
+from slmswap.curation.pipeline import TEST_FILE, TRAIN_FILE, Curation, curate
 from slmswap.curation.report import CURATION_FILE, CurationReport, read_curation
 from slmswap.curation.sources import CONVERSATIONS_FILE, read_sources
 

@@ -30,7 +30,7 @@ AGREEMENT_METRICS = (ExactMatch(), ToolNameMatch(), ArgumentsExactMatch())
 
 def request_key(request: Conversation, tools_key: str | None = None) -> str:
     """A hash of ``request`` after normalisation: equal for requests that differ only in whitespace, call ids
-    and the order of their tools (``tools_key``: :func:`tools_key` of its tools, when already known)."""
+    and the order of their tools (``tools_key``: the key of its tools, when already known)."""
     messages = [
         [
             message.role,

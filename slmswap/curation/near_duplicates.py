@@ -5,7 +5,7 @@ A request's shingles are the word bigrams of its user and tool text (lower-cased
 tool specs are left out, as many requests share them). Two requests are near-duplicates when the Jaccard
 similarity of their shingle sets reaches the threshold; groups are the connected components of that relation.
 
-Candidate pairs come from MinHash LSH (:mod:`datasketch`, not a home-made one), with bands and rows chosen so
+Candidate pairs come from MinHash LSH (``datasketch``, not a home-made one), with bands and rows chosen so
 that a pair right at the threshold is missed with a probability under :data:`MISS_PROBABILITY`; each candidate
 pair is then confirmed by its exact Jaccard similarity, so LSH's false positives never merge groups. The bands
 are indexed :data:`BANDS_PER_PASS` at a time, one pass after another (a pair is a candidate when it collides in
