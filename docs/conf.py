@@ -138,7 +138,7 @@ doctest_default_flags = doctest.ELLIPSIS | doctest.DONT_ACCEPT_TRUE_FOR_1
 #
 # The Hugging Face projects publish their inventories from their doc-builder sites (huggingface/doc-builder#126).
 # pydantic is mapped too: the typed core's classes derive from pydantic.BaseModel; numpy: the live verdict's
-# confidence sequences are arrays.
+# confidence sequences are arrays; SQLAlchemy: the traffic store's engine and table.
 
 ONLINE = os.environ.get("SLMSWAP_DOCS_ONLINE", "") == "1"
 
@@ -151,6 +151,7 @@ intersphinx_mapping = (
         "datasets": ("https://huggingface.co/docs/datasets/main/en", None),
         "pydantic": ("https://docs.pydantic.dev/latest", None),
         "numpy": ("https://numpy.org/doc/stable", None),
+        "sqlalchemy": ("https://docs.sqlalchemy.org/en/20", None),
     }
     if ONLINE
     else {}
@@ -164,11 +165,14 @@ intersphinx_timeout = 30
 _EXTERNAL_NAMESPACES = (
     *sorted(sys.stdlib_module_names),
     "datasets",
+    "httpx",
     "jsonschema",
     "numpy",
     "peft",
     "pydantic",
     "pydantic_core",
+    "sqlalchemy",
+    "starlette",
     "torch",
     "transformers",
     "trl",
