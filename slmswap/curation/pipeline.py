@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slmswap._files import write_atomically
+from slmswap.curation._memo import PerTools
 from slmswap.curation.duplicates import collapse, self_agreement
 from slmswap.curation.example import DropReason, Example
 from slmswap.curation.near_duplicates import DEFAULT_THRESHOLD, NUM_PERM, SHINGLE_WORDS, group_near_duplicates, shingles
@@ -45,8 +46,8 @@ from slmswap.curation.split import (
     stratum_label,
     tool_labels,
 )
-from slmswap.curation.validity import check_example, full_conversation, validity_checks
-from slmswap.data.openai import openai_request
+from slmswap.curation.validity import check_example, validity_checks
+from slmswap.data.openai import openai_message
 from slmswap.errors import ConfigError
 from slmswap.metrics import canonical_turn
 from slmswap.models import DEFAULT_MODEL
@@ -242,13 +243,16 @@ def _cap(examples: Sequence[Example], groups: Sequence[int], max_per_tool: int |
 
 
 def _write_rows(path: Path, examples: Sequence[Example]) -> None:
+    """The examples as OpenAI chat rows (``id``, ``messages``, ``tools``), one per line."""
+    tools_json = PerTools(lambda tools: json.dumps([tool.to_openai() for tool in tools], ensure_ascii=False))
     lines = []
     for example in examples:
-        messages, tools = openai_request(full_conversation(example))
-        row: dict[str, object] = {"id": example.id, "messages": messages}
-        if tools:
-            row["tools"] = tools
-        lines.append(json.dumps(row, ensure_ascii=False) + "\n")
+        answer = example.answer.message
+        turns = (*example.request.messages, *((answer,) if answer is not None else ()))
+        row = json.dumps({"id": example.id, "messages": [openai_message(m) for m in turns]}, ensure_ascii=False)
+        tools = example.request.tools
+        # the tools' JSON is written once per tool list: requests share it, and it is most of a row's bytes
+        lines.append(f'{row[:-1]}, "tools": {tools_json(tools)}}}\n' if tools else row + "\n")
     write_atomically(path, "".join(lines))
 
 

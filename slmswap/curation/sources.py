@@ -181,7 +181,7 @@ def _request(
 
 
 def _tools(raw: object, seen: dict[str, tuple[Tool, ...]]) -> tuple[Tool, ...]:
-    key = json.dumps(raw, sort_keys=True)
+    key = repr(raw)  # equal text, equal tools; a list written in another key order is only read again
     tools = seen.get(key)
     if tools is None:
         tools = seen[key] = tuple(parse_openai_tools(raw, "tools"))
