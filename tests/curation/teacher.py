@@ -1,6 +1,7 @@
 """A stand-in teacher (the stronger hosted LLM a relabelling asks): a real HTTP server answering Chat
 Completions. A request whose last user message says "please ask NAME about DATE" gets the call
-``get_weather(city=NAME, date=DATE)``; any other gets the text "I cannot help with that."."""
+``get_weather(city=NAME, date=DATE)``; any other gets the text "I cannot help with that.". Asked as the model
+"refuser", it always answers that text (a weak model, for the gap closed)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def teacher() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         body = json.loads(await request.body())
         received.append(body)
         users = [m for m in body["messages"] if m.get("role") == "user"]
-        message = teacher_answer(str(users[-1]["content"]) if users else "")
+        text = str(users[-1]["content"]) if users and body.get("model") != "refuser" else ""
+        message = teacher_answer(text)
         finish = "tool_calls" if message.get("tool_calls") else "stop"
         choice = {"index": 0, "message": message, "finish_reason": finish}
         usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
