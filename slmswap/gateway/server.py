@@ -144,7 +144,8 @@ class _Gateway:
     @asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         engine = open_store(self.config.store, create=True, sync=self.config.sync)
-        self._recorder = Recorder(engine)
+        in_loop = engine.dialect.name == "sqlite" and self.config.sync == "normal"  # no disk or network wait
+        self._recorder = Recorder(engine, in_loop=in_loop)
         self._clients = self.upstream.clients(
             timeout=self.config.timeout,
             connect_timeout=self.config.connect_timeout,
@@ -154,7 +155,7 @@ class _Gateway:
             yield
         finally:
             await self._clients.aclose()
-            await asyncio.to_thread(self._recorder.close)
+            await self._recorder.close()
             engine.dispose()
 
     # -- requests --------------------------------------------------------------------------------------------
@@ -481,8 +482,8 @@ def run_gateway(config: GatewayConfig, *, host: str = "127.0.0.1", port: int = 8
     """
     import uvicorn
 
-    # The store's writer thread holds the interpreter while it prepares a commit; handing it back within 0.5 ms
-    # rather than Python's default 5 ms keeps that out of the answers' latency.
+    # A store writer in a worker thread holds the interpreter while it prepares a commit; handing it back within
+    # 0.5 ms rather than Python's default 5 ms keeps that out of the answers' latency.
     sys.setswitchinterval(0.0005)
     if host not in LOOPBACK:
         warnings.warn(

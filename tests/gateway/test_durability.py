@@ -28,12 +28,15 @@ from tests.gateway.standin import Received, free_port
 
 
 @contextmanager
-def gateway_process(upstream: str, store: str, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def gateway_process(
+    upstream: str, store: str, log: Path, *options: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``slmswap gateway`` in a process of its own; yields its URL and the process."""
     port = free_port()
+    command = ["gateway", "--upstream", upstream, "--store", store, "--port", str(port), *options]
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "slmswap", "gateway", "--upstream", upstream, "--store", store, "--port", str(port)],
+            [sys.executable, "-m", "slmswap", *command],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -127,15 +130,14 @@ def test_kill_9_under_load_loses_no_answered_exchange_and_a_restart_carries_on(
 ) -> None:
     base, _ = upstream
     store = str(tmp_path / "traffic.db")
-    with gateway_process(base, store, tmp_path / "gateway.log") as (url, process):
-        with Load([url], clients=16) as load:
-            deadline = time.monotonic() + 30
-            while len(load.answered) < 150:
-                assert time.monotonic() < deadline, f"only {len(load.answered)} answers in 30 s"
-                time.sleep(0.02)
-            process.send_signal(signal.SIGKILL)  # mid-load: requests in flight, rows queued or being committed
-            process.wait()
-            load.stop.set()
+    with gateway_process(base, store, tmp_path / "gateway.log") as (url, process), Load([url], clients=16) as load:
+        deadline = time.monotonic() + 30
+        while len(load.answered) < 150:
+            assert time.monotonic() < deadline, f"only {len(load.answered)} answers in 30 s"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)  # mid-load: requests in flight, rows queued or being committed
+        process.wait()
+        load.stop.set()
     rows = _check_nothing_lost(store, load)
     print(f"kill -9 after {len(load.answered)} answered exchanges: {len(rows)} rows, none missing, none twice")
     with gateway_process(base, store, tmp_path / "gateway.log") as (url, _), Load([url], 4, per_client=5) as again:
@@ -151,7 +153,7 @@ def test_two_gateways_on_one_sqlite_store_lose_nothing(upstream: tuple[str, Rece
     store = str(tmp_path / "shared.db")
     with (
         gateway_process(base, store, tmp_path / "a.log") as (a, _),
-        gateway_process(base, store, tmp_path / "b.log") as (b, _),
+        gateway_process(base, store, tmp_path / "b.log", "--sync", "full") as (b, _),  # commits in a thread
         Load([a, b], clients=16, per_client=12) as load,
     ):
         pass
@@ -227,7 +229,10 @@ def test_two_gateways_on_one_postgresql_store_lose_nothing_even_killed(
             first.send_signal(signal.SIGKILL)
             first.wait()
             killed.stop.set()
-        _check_nothing_lost(postgres, killed)
+        killed_rows = _check_nothing_lost(postgres, killed)
+        print(
+            f"PostgreSQL replica killed after {len(killed.answered)} answered: none missing ({len(killed_rows)} rows)"
+        )
         with Load([b], clients=4, per_client=5) as survivor:  # the other replica carries on
             pass
         assert len(survivor.answered) == 20
