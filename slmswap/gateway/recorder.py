@@ -6,9 +6,8 @@ costs each little; a lone request waits for one commit. A commit that fails is r
 another gateway, a PostgreSQL failover) and, when it keeps failing, every request in it is told, so no client is
 ever answered for an exchange that was not stored.
 
-A commit that only writes to the operating system (SQLite with ``synchronous=NORMAL``: a fraction of a
-millisecond) runs on the event loop itself, which spares each batch two thread hand-overs; one that waits for a
-disk or a network (``--sync full``, PostgreSQL) runs in a worker thread while the loop serves other requests.
+The commit itself runs in a worker thread, so the event loop never waits for the store (a disk's ``fsync``, a
+WAL checkpoint, a PostgreSQL round trip) while it serves other requests.
 """
 
 from __future__ import annotations
@@ -38,17 +37,10 @@ _Item = tuple[Mapping[str, Any], "asyncio.Future[None] | None"]
 
 
 class Recorder:
-    """Group-committing writer of exchange rows to one store engine; start it inside the running event loop.
+    """Group-committing writer of exchange rows to one store engine; start it inside the running event loop."""
 
-    Args:
-        engine: The store's engine.
-        in_loop: Commit on the event loop (for commits that never wait for a disk or a network), else in a
-            worker thread.
-    """
-
-    def __init__(self, engine: sa.Engine, *, in_loop: bool) -> None:
+    def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
-        self._in_loop = in_loop
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._task = asyncio.ensure_future(self._run())
         self.commits = 0
@@ -96,10 +88,7 @@ class Recorder:
         error: Exception | None = None
         for attempt in range(_ATTEMPTS):
             try:
-                if self._in_loop:
-                    self._insert(rows)
-                else:
-                    await asyncio.to_thread(self._insert, rows)
+                await asyncio.to_thread(self._insert, rows)
                 error = None
                 break
             except sa.exc.SQLAlchemyError as exc:

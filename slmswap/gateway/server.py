@@ -144,8 +144,7 @@ class _Gateway:
     @asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         engine = open_store(self.config.store, create=True, sync=self.config.sync)
-        in_loop = engine.dialect.name == "sqlite" and self.config.sync == "normal"  # no disk or network wait
-        self._recorder = Recorder(engine, in_loop=in_loop)
+        self._recorder = Recorder(engine)
         self._clients = self.upstream.clients(
             timeout=self.config.timeout,
             connect_timeout=self.config.connect_timeout,

@@ -153,7 +153,7 @@ def test_two_gateways_on_one_sqlite_store_lose_nothing(upstream: tuple[str, Rece
     store = str(tmp_path / "shared.db")
     with (
         gateway_process(base, store, tmp_path / "a.log") as (a, _),
-        gateway_process(base, store, tmp_path / "b.log", "--sync", "full") as (b, _),  # commits in a thread
+        gateway_process(base, store, tmp_path / "b.log", "--sync", "full") as (b, _),
         Load([a, b], clients=16, per_client=12) as load,
     ):
         pass
