@@ -62,7 +62,7 @@ def generate_log(path: Path, count: int, seed: int = 0) -> None:
             if draw < 0.08 and previous:  # a request seen before, word for word
                 row = dict(rng.choice(previous), id=f"row{i}")
                 if rng.random() < 0.1:
-                    row["messages"] = row["messages"][:-1] + [{"role": "assistant", "content": "Which city?"}]
+                    row["messages"] = [*row["messages"][:-1], {"role": "assistant", "content": "Which city?"}]
                 stream.write(json.dumps(row) + "\n")
                 continue
             tool, words = rng.choice(templates)

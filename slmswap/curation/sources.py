@@ -108,11 +108,11 @@ def read_source(source: str | Path) -> SourceExamples:
     text = str(source)
     if text.startswith(TRAFFIC_PREFIX):
         return _traffic(text.removeprefix(TRAFFIC_PREFIX))
-    path = Path(source)
-    if not text.startswith(DEMO_PREFIX) and path.is_dir():
-        return _run_directory(path)
     if text.startswith(DEMO_PREFIX):
         return SourceExamples(_conversations(load_data(text), text))
+    path = Path(source)
+    if path.is_dir():
+        return _run_directory(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such data file or run directory")
     return _data_file(path)
