@@ -106,8 +106,8 @@ def build_app(received: Received) -> Starlette:
                     yield chunk({"content": piece + " " if piece != content.split(" ")[-1] else piece})
             for k, call in enumerate(calls):
                 arguments = call["function"]["arguments"]
-                yield chunk({"tool_calls": [{"index": k, "id": call["id"], "type": "function",
-                                             "function": {"name": call["function"]["name"], "arguments": ""}}]})  # fmt: skip
+                opening = {"name": call["function"]["name"], "arguments": ""}
+                yield chunk({"tool_calls": [{"index": k, "id": call["id"], "type": "function", "function": opening}]})
                 for start in range(0, len(arguments), 5):
                     yield chunk({"tool_calls": [{"index": k, "function": {"arguments": arguments[start : start + 5]}}]})
             yield chunk({}, "tool_calls" if calls else "stop")
