@@ -237,3 +237,12 @@ def test_two_gateways_on_one_postgresql_store_lose_nothing_even_killed(
             pass
         assert len(survivor.answered) == 20
         _check_nothing_lost(postgres, survivor)
+
+
+def test_listening_beyond_loopback_warns(upstream: tuple[str, Received], tmp_path: Path) -> None:
+    base, _ = upstream
+    log = tmp_path / "wide.log"
+    with gateway_process(base, str(tmp_path / "t.db"), log, "--host", "0.0.0.0"):
+        pass
+    assert "listens on 0.0.0.0, beyond this machine" in log.read_text()
+    assert "set --gateway-key" in log.read_text()
