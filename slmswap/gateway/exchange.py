@@ -52,6 +52,8 @@ def request_tag(header: str | None, body: Mapping[str, Any]) -> str | None:
 
 
 def _storable(value: Any) -> Any:
+    """``value`` as every store takes it: no NUL characters or lone surrogates in strings (NaN cannot come: the
+    request refuses it, and the codec reads the answer strictly)."""
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
     if isinstance(value, list):

@@ -84,20 +84,34 @@ class Recorder:
                 return
 
     async def _commit(self, batch: Sequence[_Item]) -> None:
-        rows = [row for row, _ in batch]
-        error: Exception | None = None
+        error = await self._attempt([row for row, _ in batch])
+        if error is not None and len(batch) > 1:  # one row the store refuses must not fail the others
+            for item in batch:
+                self._settle([item], await self._attempt([item[0]]))
+            return
+        self._settle(batch, error)
+
+    async def _attempt(self, rows: Sequence[Mapping[str, Any]]) -> Exception | None:
+        """Commit ``rows`` in one transaction, retrying what may pass later (a lock, a lost connection); the
+        error that stopped it, or ``None``."""
         for attempt in range(_ATTEMPTS):
             try:
                 await asyncio.to_thread(self._insert, rows)
-                error = None
-                break
-            except sa.exc.SQLAlchemyError as exc:
-                error = exc
+            except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
                 _LOG.warning("committing %d exchange(s) failed (attempt %d): %s", len(rows), attempt + 1, exc)
+                error: Exception = exc
                 await asyncio.sleep(0.05 * 2**attempt)
-        if error is None:
-            self.commits += 1
-            self.rows += len(rows)
+            except sa.exc.SQLAlchemyError as exc:
+                _LOG.error("the store refused %d exchange(s): %s", len(rows), exc)
+                return exc
+            else:
+                self.commits += 1
+                self.rows += len(rows)
+                return None
+        return error
+
+    @staticmethod
+    def _settle(batch: Sequence[_Item], error: Exception | None) -> None:
         for _, future in batch:
             if future is None or future.done():  # no one waits, or the request was cancelled (its client left)
                 continue

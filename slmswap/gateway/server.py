@@ -189,7 +189,7 @@ class _Gateway:
                 )
             ) from None
         try:
-            body = json.loads(raw.decode("utf-8"))
+            body = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
         except UnicodeDecodeError as exc:
             raise _RefusedError(self._invalid(f"the request body is not UTF-8 (byte {exc.start})")) from None
         except (ValueError, RecursionError) as exc:
@@ -239,12 +239,15 @@ class _Gateway:
         redactor = Redactor(self.rules, secrets=self.upstream.secrets(headers))
         deployment = request.path_params.get("deployment")
         client = self.client
-        upstream_request = client.build_request(
-            "POST",
-            self.upstream.chat_url(body.get("model"), deployment, request.query_params),
-            content=raw,
-            headers=self.upstream.headers(headers, azure=deployment is not None),
-        )
+        try:
+            upstream_request = client.build_request(
+                "POST",
+                self.upstream.chat_url(body.get("model"), deployment, request.query_params),
+                content=raw,
+                headers=self.upstream.headers(headers, azure=deployment is not None),
+            )
+        except (httpx.InvalidURL, ValueError) as exc:  # e.g. an Azure deployment name no URL can hold
+            return openai_error(400, f"the request cannot be forwarded: {exc}", kind="invalid_request_error")
         sent = time.perf_counter()
         try:
             response = await client.send(upstream_request, stream=True)
@@ -320,6 +323,10 @@ class _Gateway:
             },
             status_code=200 if recorder.alive else 503,
         )
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _read_answer(response: httpx.Response, content: bytes) -> tuple[object, str | None]:

@@ -2,6 +2,7 @@
 Completions plain and streamed, with tool calls when tools are offered, and keeps what it received.
 
 Behaviour by the request's ``model``: ``"fail-400"`` answers a 400 in OpenAI's shape; ``"slow"`` waits 2 s;
+``"unstorable"`` answers with a NUL character, a lone surrogate and NaN;
 ``"stall-stream"`` sends one chunk and then nothing; ``"echo-key"`` puts the request's Authorization into its
 answer (an upstream that leaks the key back). Otherwise the answer calls the first offered tool with the last
 user message as ``{"text": ...}``, or says ``echo: <last user message>`` when no tool is offered.
@@ -56,6 +57,14 @@ def _answer(body: dict[str, Any], headers: dict[str, str]) -> tuple[str | None, 
     return f"echo: {last}", []
 
 
+_UNSTORABLE = (
+    b'{"model": "x", "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", '
+    b'"content": "nul \\u0000 lone \\ud800", "tool_calls": [{"id": "c", "type": "function", '
+    b'"function": {"name": "lookup", "arguments": "{\\"x\\": \\"\\\\u0000\\"}"}}]}}], '
+    b'"usage": {"prompt_tokens": NaN}}'
+)
+
+
 def build_app(received: Received) -> Starlette:
     async def chat(request: Request) -> Response:
         try:
@@ -71,6 +80,8 @@ def build_app(received: Received) -> Starlette:
             return JSONResponse({"error": {"message": "bad model", "type": "invalid_request_error"}}, status_code=400)
         if model == "slow":
             await asyncio.sleep(2)
+        if model == "unstorable":  # valid JSON no database takes as it is: NUL, a lone surrogate, NaN
+            return Response(_UNSTORABLE, media_type="application/json")
         content, calls = _answer(body, dict(request.headers))
         usage = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
         if not body.get("stream"):

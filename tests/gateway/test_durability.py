@@ -22,9 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from slmswap.gateway import EXCHANGE_HEADER, read_exchanges
+from slmswap.gateway import EXCHANGE_HEADER, GatewayConfig, create_app, read_exchanges
 from tests.gateway.conftest import TOOLS
-from tests.gateway.standin import Received, free_port
+from tests.gateway.standin import Received, free_port, serve_in_thread
 
 
 @contextmanager
@@ -246,3 +246,26 @@ def test_listening_beyond_loopback_warns(upstream: tuple[str, Received], tmp_pat
         pass
     assert "listens on 0.0.0.0, beyond this machine" in log.read_text()
     assert "set --gateway-key" in log.read_text()
+
+
+def test_an_answer_no_database_takes_as_it_is_is_stored_and_passed_on(
+    upstream: tuple[str, Received], postgres: str
+) -> None:
+    """NUL characters, a lone surrogate and NaN (valid JSON a model may produce; PostgreSQL refuses each) reach the
+    client as given, and the row is stored, made storable; the other exchanges of the same commit are unharmed."""
+    base, _ = upstream
+    config = GatewayConfig(upstream=base, store=postgres)
+    with serve_in_thread(create_app(config)) as url, httpx.Client(base_url=url, timeout=30) as client:
+        body = {"model": "unstorable", "messages": [{"role": "user", "content": "x"}], "tools": TOOLS}
+        answer = client.post("/v1/chat/completions", json=body)
+        assert answer.status_code == 200, answer.text
+        assert b"\\u0000" in answer.content  # passed on as the upstream wrote it
+        ids = {answer.headers[EXCHANGE_HEADER]}
+        ids.add(client.post("/v1/chat/completions", json={**body, "model": "m"}).headers[EXCHANGE_HEADER])
+    rows = {str(row["id"]): row for row in read_exchanges(postgres) if row["id"] in ids}
+    assert len(rows) == 2
+    stored = rows[answer.headers[EXCHANGE_HEADER]]
+    assert stored["error"] is None
+    assert stored["content"] == "nul \ufffd lone \ufffd"
+    assert stored["tool_calls"][0]["function"]["arguments"] == {"x": "\ufffd"}  # type: ignore[index]
+    assert stored["prompt_tokens"] is None  # NaN is no count

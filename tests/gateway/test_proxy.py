@@ -181,6 +181,7 @@ def test_paths_and_methods_it_does_not_serve_get_openai_errors(gateway: Gateway)
         (b'{"model": "m", "messages": [', "not valid JSON"),
         (b"[1, 2]", "a JSON list"),
         (b"[" * 100_000, "not valid JSON"),
+        (b'{"model": "m", "temperature": NaN, "messages": []}', "NaN is not JSON"),
     ],
 )
 def test_a_body_that_is_not_a_json_object_is_a_400_and_not_forwarded(
