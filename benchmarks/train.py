@@ -132,9 +132,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/train.json"))
     args = parser.parse_args()
 
-    from slmswap.train.threads import free_cores
+    from slmswap._threads import cpu_phase
 
-    threads = args.threads or free_cores()
+    with cpu_phase(name="benchmark") as policy:
+        threads = args.threads or policy.threads  # the free cores now, kept for every run
     runs: list[dict[str, Any]] = []
     gemm = {threads: _gemm_gflops(threads)}
     variants = [("trl", threads), ("facade", threads)] + [("facade", t) for t in args.facade_threads]

@@ -10,10 +10,12 @@ fine-tune, tuned evaluation, and a report comparing the two with confidence inte
       runs/base/        the base model's records.jsonl and results.json
       runs/tuned/       the fine-tuned model's
       report/           report.md and report.html
-      demo.json         each stage's wall time and peak resident memory, and the headline metrics
+      demo.json         each stage's wall time, peak resident memory and torch threads, and the headline metrics
 
 Memory is handed back between stages (the base model is gone before training starts, the trainer before the
-tuned model is loaded), and each stage ends with a line giving its time and peak resident memory.
+tuned model is loaded), and each stage ends with a line giving its time and peak resident memory. The stages that
+run the model are CPU phases (``slmswap._threads.cpu_phase``): the torch thread count follows the cores other
+work leaves free (``threads`` pins it), and each stage's counts and changes are in ``demo.json``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from slmswap._display import format_duration
 from slmswap._files import write_atomically
 from slmswap._memory import StagePeak, peak_rss, release
+from slmswap._threads import cpu_phase
 from slmswap.data.demo import DemoSplit, demo_dataset_text
 from slmswap.doctor import DoctorReport, diagnose
 from slmswap.errors import CheckError
@@ -71,7 +74,11 @@ class DemoOptions(BaseModel):
         gt=0,
         description="Longest generated answer; None: the longest held-out reference answer plus a margin.",
     )
-    threads: int | None = Field(default=None, gt=0, description="Torch CPU threads while training (None: free cores).")
+    threads: int | None = Field(
+        default=None,
+        gt=0,
+        description="Torch CPU threads while evaluating and training (None: the free cores, followed as they change).",
+    )
     seed: int = Field(default=42, description="Training seed.")
     constrained: bool = Field(
         default=False,
@@ -95,6 +102,9 @@ class DemoStage(BaseModel):
     name: str
     seconds: float
     peak_rss_bytes: int
+    threads: dict[str, Any] | None = None
+    """The torch thread policy's record of a stage that ran the model (source, seconds at each count, changes;
+    ``slmswap._threads.ThreadPolicy.record``); ``None`` for the others."""
 
 
 class DemoOutcome(BaseModel):
@@ -173,17 +183,24 @@ def run_demo(
     stages: list[DemoStage] = []
 
     @contextmanager
-    def stage(number: int, text: str) -> Iterator[None]:
+    def stage(number: int, text: str, *, phase: str | None = None) -> Iterator[None]:
         say(f"[{number}/6 · {time.perf_counter() - started:5.0f}s] {text}")
         begun = time.perf_counter()
+        threads = None
         with StagePeak() as memory:
-            yield
-        record = DemoStage(name=text, seconds=time.perf_counter() - begun, peak_rss_bytes=memory.peak)
+            if phase is None:
+                yield
+            else:
+                with cpu_phase(options.threads, name=phase) as policy:
+                    yield
+                threads = policy.record()
+        record = DemoStage(name=text, seconds=time.perf_counter() - begun, peak_rss_bytes=memory.peak, threads=threads)
         stages.append(record)
-        say(f"    done in {format_duration(record.seconds)}, peak memory {record.peak_rss_bytes / 2**30:.2f} GB")
+        used = f", torch threads {' -> '.join(str(c['threads']) for c in threads['changes'])}" if threads else ""
+        say(f"    done in {format_duration(record.seconds)}, peak memory {record.peak_rss_bytes / 2**30:.2f} GB{used}")
 
     def evaluate(model: Any, tokenizer: PreTrainedTokenizerBase, label: str) -> Run:
-        generator = TransformersBackend(model, tokenizer, max_new_tokens=budget)
+        generator = TransformersBackend(model, tokenizer, max_new_tokens=budget, threads=options.threads)
         directory = out / "runs" / label
         shutil.rmtree(directory, ignore_errors=True)  # answers of an earlier demo's model must not be reused
         with (progress or _no_progress)(f"evaluating {label}") as advance:
@@ -216,7 +233,9 @@ def run_demo(
 
     decoding = ", constrained to the format's grammar" if options.constrained else ""
     with stage(
-        3, f"evaluating the base model on {len(test)} held-out examples (answers up to {budget} tokens{decoding})"
+        3,
+        f"evaluating the base model on {len(test)} held-out examples (answers up to {budget} tokens{decoding})",
+        phase="evaluation",
     ):
         base_model: Any = load_model(job.model)
         base = evaluate(base_model.eval(), tokenizer, "base")
@@ -224,7 +243,11 @@ def run_demo(
         release()
         say(_indent(_headline(base)))
 
-    with stage(4, f"fine-tuning with LoRA: {options.steps} steps of {options.batch_size} (the job: {job_file})"):
+    with stage(
+        4,
+        f"fine-tuning with LoRA: {options.steps} steps of {options.batch_size} (the job: {job_file})",
+        phase="training",
+    ):
         from slmswap.trained.load import load_trained
 
         trainer = job.trainer(tokenizer=tokenizer, train=train)
@@ -232,7 +255,9 @@ def run_demo(
         del trainer  # the model, optimizer state and data of training are not needed to evaluate the adapter
         release()
 
-    with stage(5, "evaluating the fine-tuned model (its format restored from the adapter's manifest)"):
+    with stage(
+        5, "evaluating the fine-tuned model (its format restored from the adapter's manifest)", phase="evaluation"
+    ):
         adapter = job.config.output_dir
         model, tuned_tokenizer, _, _ = load_trained(adapter)
         tuned = evaluate(model, tuned_tokenizer, "tuned")

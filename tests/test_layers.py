@@ -9,7 +9,10 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "slmswap"
 
 PLAN: list[tuple[str, list[str]]] = [
-    ("the typed core and low helpers", ["_version", "errors", "_json", "_files", "_memory", "_display", "validation"]),
+    (
+        "the typed core and low helpers",
+        ["_version", "errors", "_json", "_files", "_memory", "_display", "_threads", "validation"],
+    ),
     ("", ["schema", "models", "rendering"]),
     ("formats, masks, scoring, loaders", ["formats", "templates", "metrics", "data"]),
     ("the trained-model artefact", ["trained"]),

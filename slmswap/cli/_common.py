@@ -123,12 +123,25 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
     """A progress display on stderr (a live bar on a terminal, plain lines otherwise); yields the
-    ``(done, total)`` callback that advances it."""
+    ``(done, total)`` callback that advances it. Within a CPU phase it shows the torch threads in use, and each
+    change of the count on a line of its own."""
     from slmswap._display import StepProgress
+    from slmswap._threads import ThreadChange, active_policy
 
-    with StepProgress(description) as display:
+    policy = active_policy()
+    with StepProgress(description, fields=("threads",)) as display:
 
         def advance(done: int, total: int) -> None:
-            display.update(done, total)
+            display.update(done, total, values={"threads": str(policy.threads)} if policy is not None else None)
 
-        yield advance
+        def changed(change: ThreadChange, previous: int | None) -> None:
+            display.note(f"  {change.describe(previous)}")
+            display.update(display.done, values={"threads": str(change.threads)})
+
+        if policy is not None:
+            policy.listeners.append(changed)
+        try:
+            yield advance
+        finally:
+            if policy is not None:
+                policy.listeners.remove(changed)

@@ -29,7 +29,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-new-tokens", type=count, default=None, help="longest answer (default: longest reference + a margin)"
     )
-    parser.add_argument("--threads", type=count, default=None, help="torch CPU threads (default: the free cores)")
+    parser.add_argument(
+        "--threads",
+        type=count,
+        default=None,
+        help="torch CPU threads (default: the free cores, followed as they change)",
+    )
     parser.add_argument(
         "--constrained",
         action="store_true",

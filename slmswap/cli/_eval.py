@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from slmswap._threads import cpu_phase
 from slmswap.cli._common import (
     EXIT_CHECK,
     EXIT_OK,
@@ -46,6 +47,12 @@ def _eval_arguments(parser: argparse.ArgumentParser) -> None:
         help="prompts generated together (default: as many as fit 512 MiB of cache)",
     )
     parser.add_argument("--max-new-tokens", type=count, default=256, help="longest answer (default: 256)")
+    parser.add_argument(
+        "--threads",
+        type=count,
+        default=None,
+        help="torch CPU threads (default: the free cores, followed as they change)",
+    )
     parser.add_argument(
         "--constrained",
         action="store_true",
@@ -87,9 +94,14 @@ def _eval(args: argparse.Namespace) -> int:
         api_version=args.api_version,
         concurrency=args.concurrency,
         constrained=args.constrained,
+        threads=args.threads,
     )
     decoding = ", constrained" if args.constrained else ""
-    with progress_bar(f"evaluating {choice.name} ({choice.fmt.name}{decoding})") as advance, _located(args.data):
+    local: AbstractContextManager[object] = (
+        cpu_phase(args.threads, name="evaluation") if args.api_base is None else nullcontext()
+    )
+    description = f"evaluating {choice.name} ({choice.fmt.name}{decoding})"
+    with local, progress_bar(description) as advance, _located(args.data):
         run = evaluate_into(
             args.out,
             conversations,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from slmswap._threads import cpu_phase
 from slmswap.cli._common import EXIT_CHECK, EXIT_OK, Command
 from slmswap.data.named import load_data
 from slmswap.serving import export, serve, serving_parity
@@ -27,7 +28,8 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    out = export(args.model_dir, args.out, merge=args.merge)
+    with cpu_phase(name="export"):  # merging runs torch: on the free cores, as every CPU phase
+        out = export(args.model_dir, args.out, merge=args.merge)
     print(f"exported {args.model_dir} to {out} ({'merged weights' if args.merge else 'adapter'})")
     if args.check == "none":
         return EXIT_OK

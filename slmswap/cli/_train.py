@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from slmswap.cli._common import EXIT_CHECK, EXIT_OK, Command
+from slmswap.cli._common import EXIT_CHECK, EXIT_OK, Command, count
 from slmswap.doctor import diagnose
 from slmswap.errors import ConfigError
 from slmswap.train.job import TrainJob
@@ -15,10 +15,15 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG.yaml", help="the training job (keys mirror Trainer's arguments)")
     parser.add_argument("--resume", action="store_true", help="go on from the last checkpoint in output_dir")
     parser.add_argument("--force", action="store_true", help="train even when a setup check fails")
+    parser.add_argument(
+        "--threads", type=count, default=None, help="torch CPU threads (default: the job's, else the free cores)"
+    )
 
 
 def _train(args: argparse.Namespace) -> int:
     job = TrainJob.from_yaml(args.config)
+    if args.threads is not None:
+        job = job.model_copy(update={"config": job.config.model_copy(update={"threads": args.threads})})
     output = job.config.output_dir
     if args.resume and not any(output.glob("checkpoint-*")):
         raise ConfigError(f"{args.config}: --resume, but {output} holds no checkpoint to resume from")

@@ -49,6 +49,9 @@ class Generation:
     """Calls an API returned natively (in its ``tool_calls`` field) rather than in the text."""
     prompt_tokens: int | None = None
     """The prompt's length in tokens, as a server counted it (``None`` when not reported)."""
+    threads: int | None = None
+    """The torch CPU threads it was generated with (at the end of its batch: the count follows the free cores,
+    see ``slmswap._threads``); ``None`` where no local CPU model generated it."""
     error: str | None = None
     """Why the backend gave no usable answer for this prompt (an API error or a malformed answer): the example
     is recorded as failed (``backend_error``) and the evaluation goes on."""

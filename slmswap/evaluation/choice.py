@@ -48,6 +48,7 @@ def choose_backend(
     api_version: str | None = None,
     concurrency: int = 8,
     constrained: bool = False,
+    threads: int | None = None,
 ) -> BackendChoice:
     """The backend for these settings (``slmswap eval``'s options).
 
@@ -56,6 +57,7 @@ def choose_backend(
     served swap's own template renders the format); else a training output answers with the format it was
     trained with (another ``format`` is refused unless ``override``), or a plain model (default: the embedded
     one) with ``format``. ``constrained`` (decoding within the format's grammar) needs a local model.
+    ``threads`` pins a local model's torch CPU threads (``None``: the free cores, followed as they change).
     """
     if api_base and constrained:
         raise ConfigError(
@@ -89,5 +91,7 @@ def choose_backend(
         tokenizer, fmt = setup_for(model, format)
         loaded = load_model(model or DEFAULT_MODEL)
         loaded.eval()
-    local = TransformersBackend(loaded, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    local = TransformersBackend(
+        loaded, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens, threads=threads
+    )
     return BackendChoice(local.generate, tokenizer, fmt, model or DEFAULT_MODEL)

@@ -4,7 +4,9 @@ Prompts are tokenized without added special tokens (the template writes them), s
 pads little, left-padded, and decoded greedily until the template's end-of-turn token or EOS. By default a batch
 holds as many prompts as fit a memory budget for the attention cache (so a few dozen short prompts go in one
 ``generate`` call). The output is decoded with special tokens kept (a tool-call tag may be one) and cut at the
-first stop marker.
+first stop marker. Generation runs as a CPU phase (``slmswap._threads.cpu_phase``): the torch thread count
+starts from the free cores and is re-checked before every layer's forward pass (prefill and each decoded token),
+unless ``threads`` pins it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from slmswap._threads import cpu_phase
 from slmswap.evaluation.backend import Generation, Prompt
 from slmswap.formats.grammar import OutputGrammar
 from slmswap.templates.spans import special_token_pattern, template_layout
@@ -49,6 +52,8 @@ class TransformersBackend:
             (its prompts and ``max_new_tokens`` answers) within ``cache_budget``.
         max_new_tokens: Longest answer.
         cache_budget: Bytes of attention cache a batch may take when ``batch_size`` is ``None``.
+        threads: Torch CPU threads to generate with (``None``: the free cores, followed while generating; see
+            ``slmswap._threads``).
     """
 
     def __init__(
@@ -59,8 +64,10 @@ class TransformersBackend:
         batch_size: int | None = None,
         max_new_tokens: int = 256,
         cache_budget: int = CACHE_BUDGET,
+        threads: int | None = None,
     ) -> None:
         self.model = model
+        self.threads = threads
         self.cache_budget = cache_budget
         self.tokenizer = tokenizer
         self.batch_size = batch_size
@@ -85,24 +92,25 @@ class TransformersBackend:
         order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
         results: dict[int, Generation] = {}
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        for batch in self._batches(order, [len(ids) for ids in encoded]):
-            width = max(len(encoded[i]) for i in batch)
-            ids = torch.tensor([[pad] * (width - len(encoded[i])) + encoded[i] for i in batch])
-            mask = torch.tensor([[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in batch])
-            started = time.perf_counter()
-            with torch.no_grad():
-                output = self.model.generate(  # type: ignore[operator]
-                    input_ids=ids,
-                    attention_mask=mask,
-                    max_new_tokens=self.max_new_tokens,
-                    do_sample=False,
-                    eos_token_id=self._stop_ids or None,
-                    pad_token_id=pad,
-                    logits_processor=self._constraints([grammars[i] for i in batch]),
-                )
-            seconds = (time.perf_counter() - started) / len(batch)
-            for row, index in enumerate(batch):
-                results[index] = self._generation(output[row, width:].tolist(), seconds)
+        with cpu_phase(self.threads, name="evaluation") as policy, policy.watching(self.model):
+            for batch in self._batches(order, [len(ids) for ids in encoded]):
+                width = max(len(encoded[i]) for i in batch)
+                ids = torch.tensor([[pad] * (width - len(encoded[i])) + encoded[i] for i in batch])
+                mask = torch.tensor([[0] * (width - len(encoded[i])) + [1] * len(encoded[i]) for i in batch])
+                started = time.perf_counter()
+                with torch.no_grad():
+                    output = self.model.generate(  # type: ignore[operator]
+                        input_ids=ids,
+                        attention_mask=mask,
+                        max_new_tokens=self.max_new_tokens,
+                        do_sample=False,
+                        eos_token_id=self._stop_ids or None,
+                        pad_token_id=pad,
+                        logits_processor=self._constraints([grammars[i] for i in batch]),
+                    )
+                seconds = (time.perf_counter() - started) / len(batch)
+                for row, index in enumerate(batch):
+                    results[index] = self._generation(output[row, width:].tolist(), seconds, policy.threads)
         return [results[i] for i in range(len(prompts))]
 
     def _constraints(self, grammars: list[OutputGrammar | None]) -> Any:
@@ -130,7 +138,7 @@ class TransformersBackend:
                 batches.append([index])
         return batches
 
-    def _generation(self, new_ids: list[int], seconds: float) -> Generation:
+    def _generation(self, new_ids: list[int], seconds: float, threads: int) -> Generation:
         tokens = len(new_ids)
         for j, token in enumerate(new_ids):
             if token in self._stop_ids:
@@ -138,7 +146,7 @@ class TransformersBackend:
                 break
         text: Any = self.tokenizer.decode(new_ids[:tokens], skip_special_tokens=False)
         cut = min((i for i in (text.find(m) for m in self.markers) if i >= 0), default=len(text))
-        return Generation(text=str(text)[:cut], tokens=tokens, seconds=seconds)
+        return Generation(text=str(text)[:cut], tokens=tokens, seconds=seconds, threads=threads)
 
 
 def _cache_bytes_per_token(model: Any) -> int:

@@ -71,6 +71,10 @@ class EvalRecord(BaseModel):
     reference: str | None = None
     """The reference answer as the format writes it: what a perfect model would have output (``None`` in records
     written by earlier versions, or where the format cannot write the reference)."""
+    threads: int | None = None
+    """The torch CPU threads the answer was generated with
+    (:attr:`~slmswap.evaluation.backend.Generation.threads`; ``None``: not a local CPU model, or a record of an
+    earlier version)."""
     repaired_text: bool = False
     """Whether the backend's text (or error) held a lone surrogate, which no UTF-8 text can hold: it was replaced
     by U+FFFD before the answer was parsed, scored and written (``False`` in records of earlier versions)."""
@@ -357,6 +361,7 @@ def _record(
         issues=issues(example),
         seconds=generation.seconds,
         tokens=generation.tokens,
+        threads=generation.threads,
         model=model,
         constrained=constrained,
         reference=_reference_text(item, fmt),

@@ -82,8 +82,9 @@ class TrainConfig(BaseModel):
     threads: int | None = Field(
         default=None,
         gt=0,
-        description="Torch CPU threads while training; None counts the cores idle when training starts (at most "
-        "torch's own count). Ignored on a GPU unless set. More threads than free cores slow LoRA steps down.",
+        description="Torch CPU threads while training; None follows the cores other work leaves free, re-checked "
+        "every half second of work (at most torch's own count; OMP_NUM_THREADS or a torch.set_num_threads count "
+        "is kept). Ignored on a GPU unless set. More threads than free cores slow LoRA steps down.",
     )
     eval_steps: int | None = Field(
         default=None, gt=0, description="Generate on the held-out slice and log task metrics every N steps."

@@ -1,6 +1,6 @@
 """What a person sees while a model trains: one progress display with step, loss, learning rate, trained
-tokens per second and ETA, and the task metrics on their own line as they are scored. It replaces
-transformers' tqdm bar and the raw ``{'loss': ...}`` dictionaries it prints."""
+tokens per second, the torch CPU threads in use and ETA; each change of the thread count and the task metrics
+on their own lines. It replaces transformers' tqdm bar and the raw ``{'loss': ...}`` dictionaries it prints."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from transformers import TrainerCallback
 
 from slmswap._display import StepProgress
+from slmswap._threads import ThreadChange, ThreadPolicy, active_policy
 
 if TYPE_CHECKING:
     from transformers import TrainerControl, TrainerState, TrainingArguments
@@ -34,6 +35,12 @@ class TrainingProgress(TrainerCallback):
         """Set by the facade: trained tokens are read from TRL's running count."""
         self._started = 0.0
         self._tokens_at_start = 0
+        self._threads: ThreadPolicy | None = None
+
+    def _thread_change(self, change: ThreadChange, previous: int | None) -> None:
+        if self.display is not None:
+            self.display.note(f"  {change.describe(previous)}")
+            self.display.update(self.display.done, values={"threads": str(change.threads)})
 
     def _tokens(self) -> int:
         return int(getattr(self.trainer, "_total_train_tokens", 0) or 0)
@@ -45,8 +52,12 @@ class TrainingProgress(TrainerCallback):
         if not state.is_world_process_zero:
             return control
         self.display = StepProgress(
-            "training", state.max_steps, fields=("loss", "lr", "tokens/s"), live=self.live
+            "training", state.max_steps, fields=("loss", "lr", "tokens/s", "threads"), live=self.live
         ).__enter__()
+        self._threads = active_policy()
+        if self._threads is not None:
+            self._threads.listeners.append(self._thread_change)
+            self.display.update(state.global_step, values={"threads": str(self._threads.threads)})
         self.display.update(state.global_step)
         self._started = time.perf_counter()
         self._tokens_at_start = self._tokens()
@@ -90,6 +101,9 @@ class TrainingProgress(TrainerCallback):
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> TrainerControl:
         """Close the display."""
+        if self._threads is not None:
+            self._threads.listeners.remove(self._thread_change)
+            self._threads = None
         if self.display is not None:
             self.display.__exit__(None, None, None)
             self.display = None

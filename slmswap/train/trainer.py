@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from slmswap._threads import cpu_phase
 from slmswap.errors import ConfigError, DataError, ModelError
 from slmswap.formats.base import ChatFormat
 from slmswap.formats.registry import resolve_format, tool_call_hint
@@ -23,7 +24,6 @@ from slmswap.train.head import install_labelled_head
 from slmswap.train.history import HistoryWriter
 from slmswap.train.progress import TrainingProgress
 from slmswap.train.targets import check_module_names
-from slmswap.train.threads import torch_threads
 from slmswap.trained.history import HISTORY_FILE
 from slmswap.trained.manifest import Manifest
 
@@ -216,11 +216,14 @@ class Trainer:
         trainer.add_callback(HistoryWriter(output / HISTORY_FILE, fresh=not resume_from_checkpoint))
         for extra in callbacks:
             trainer.add_callback(extra)
-        try:
-            with torch_threads(self.config.threads):
+        # the torch thread count follows the free cores, re-checked at each layer's forward pass (or is pinned)
+        with cpu_phase(self.config.threads, name="training") as threads, threads.watching(trainer.model):
+            try:
                 trainer.train(resume_from_checkpoint=resume_from_checkpoint)
-        finally:
-            display.on_train_end(trainer.args, trainer.state, trainer.control)
+            finally:
+                display.on_train_end(trainer.args, trainer.state, trainer.control)
+            self.threads = threads.record()
+            """The thread policy's record of the training (also in the manifest's ``metrics["threads"]``)."""
         guard.check(self.model, self.config.learning_rate)  # never save weights that are NaN or infinite
         card = output / "README.md"
         had_card = card.exists()
@@ -236,7 +239,11 @@ class Trainer:
             method=self.config.method,
             config=self.config.model_dump(mode="json"),
             data={"train": self.prepared.stats.model_dump()},
-            metrics={"history": callback.history, "final": callback.history[-1] if callback.history else {}},
+            metrics={
+                "history": callback.history,
+                "final": callback.history[-1] if callback.history else {},
+                "threads": self.threads,
+            },
         )
         if trainer.is_world_process_zero():  # one writer under torchrun / accelerate launch
             self.tokenizer.save_pretrained(str(output))
