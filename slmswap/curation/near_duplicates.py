@@ -86,7 +86,7 @@ class NearDuplicates:
 def lsh_shape(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
     """Bands and rows for ``threshold``: the most rows per band (the fewest false candidates) for which a pair at
     the threshold is missed with probability at most :data:`MISS_PROBABILITY`."""
-    for rows in range(num_perm, 0, -1):
+    for rows in range(num_perm // 2, 0, -1):  # two bands at least (one is no LSH at all)
         bands = num_perm // rows
         if (1 - threshold**rows) ** bands <= MISS_PROBABILITY:
             return bands, rows
@@ -123,10 +123,12 @@ def group_near_duplicates(
 
     confirming = 0.0
     candidates = 0
-    for first in range(0, bands, BANDS_PER_PASS):
-        # the bands in passes, an index of BANDS_PER_PASS at a time: the same candidates as one index of all
-        # of them (a pair is one when it collides in any band), a fraction of its memory
-        width = min(BANDS_PER_PASS, bands - first)
+    passes = -(-bands // BANDS_PER_PASS)
+    for number in range(passes):
+        # the bands in passes, at most BANDS_PER_PASS at a time: the same candidates as one index of all of them
+        # (a pair is one when it collides in any band), a fraction of its memory
+        first = bands * number // passes
+        width = bands * (number + 1) // passes - first
         lsh = MinHashLSH(num_perm=width * rows, params=(width, rows))
         columns = slice(first * rows, (first + width) * rows)
         for i, shingle_set in enumerate(sets):
