@@ -101,7 +101,6 @@ def _key(name: str | None, what: str) -> str | None:
 
 
 def _gateway(args: argparse.Namespace) -> int:
-    from slmswap.data.traffic import store_name
     from slmswap.gateway import GatewayConfig, run_gateway
 
     if args.gateway_key and args.gateway_key_env:
@@ -120,9 +119,6 @@ def _gateway(args: argparse.Namespace) -> int:
         body_timeout=args.body_timeout,
         sync=args.sync,
     )
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"recording {config.upstream} into {store_name(config.store)}", flush=True)
-    print(f"base_url: http://{host}:{args.port}/v1", flush=True)
     run_gateway(config, host=args.host, port=args.port, access_log=args.access_log)
     return EXIT_OK
 

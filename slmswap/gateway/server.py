@@ -481,7 +481,8 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def run_gateway(config: GatewayConfig, *, host: str = "127.0.0.1", port: int = 8080, access_log: bool = False) -> None:
-    """Serve the gateway with uvicorn until interrupted (Ctrl-C or SIGTERM: what is queued is committed first).
+    """Serve the gateway with uvicorn until interrupted (Ctrl-C or SIGTERM: what is queued is committed first);
+    it prints the ``base_url`` for the application's client.
 
     Binding wider than loopback warns: anyone who can reach the port can then spend the upstream key, unless
     ``config.gateway_key`` is set.
@@ -497,8 +498,12 @@ def run_gateway(config: GatewayConfig, *, host: str = "127.0.0.1", port: int = 8
             + ("" if config.gateway_key else ": anyone who can reach it can use the upstream (set --gateway-key)"),
             stacklevel=2,
         )
+    app = create_app(config)  # refuses a bad configuration before anything is said or opened
+    where = f"[{host}]" if ":" in host else host
+    print(f"recording {config.upstream} into {store_name(config.store)}", flush=True)
+    print(f"base_url: http://{where}:{port}/v1", flush=True)
     uvicorn.run(
-        create_app(config),
+        app,
         host=host,
         port=port,
         log_level="warning",

@@ -245,6 +245,7 @@ def test_listening_beyond_loopback_warns(upstream: tuple[str, Received], tmp_pat
     with gateway_process(base, str(tmp_path / "t.db"), log, "--host", "0.0.0.0"):
         pass
     assert "listens on 0.0.0.0, beyond this machine" in log.read_text()
+    assert "base_url: http://0.0.0.0:" in log.read_text()
     assert "set --gateway-key" in log.read_text()
 
 

@@ -126,3 +126,22 @@ def test_a_streamed_answer_adds_up_and_malformed_chunks_are_errors_not_exception
         broken = StreamedAnswer()
         broken.add(bad)
         assert broken.error is not None
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--upstream", "ftp://example.com"], "must be an http:// or https:// URL"),
+        (["--upstream", "http://127.0.0.1:9/v1", "--redact", "email,emails"], "unknown redaction rule 'emails'"),
+        (["--upstream", "http://127.0.0.1:9/v1", "--redact-regex", "bad=("], "does not compile"),
+        (["--upstream", "http://127.0.0.1:9/v1", "--api-key-env", "SLMSWAP_TEST_UNSET"], "is not set"),
+    ],
+)
+def test_a_bad_gateway_configuration_is_refused_before_anything_starts(
+    arguments: list[str], message: str, tmp_path: Path
+) -> None:
+    result = slmswap("gateway", *arguments, "--store", tmp_path / "t.db", "--port", "1")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "t.db").exists()
