@@ -137,12 +137,15 @@ def group_near_duplicates(
             minhash = LeanMinHash(seed=_SEED, hashvalues=signatures[i][columns], scheme=scheme)
             found = lsh.query(minhash)
             tick = time.perf_counter()
+            mine = root(i)
             for j in found:
-                a, b = root(i), root(j)
-                if a != b:
+                theirs = root(j)
+                if theirs != mine:
                     candidates += 1
                     if jaccard(shingle_set, sets[j]) >= threshold:
-                        parent[max(a, b)] = min(a, b)
+                        low, high = (mine, theirs) if mine < theirs else (theirs, mine)
+                        parent[high] = low
+                        mine = low
             confirming += time.perf_counter() - tick
             lsh.insert(i, minhash, check_duplication=False)
         del lsh
