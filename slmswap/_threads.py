@@ -11,11 +11,12 @@ machine:
   it, ``time.process_time``) is taken off, so what is left is the other processes' work. The free cores are
   those this process may run on (its affinity) less that work, smoothed over about 1.5 s (a neighbour busy half
   of each second counts as half a core).
-- **When.** The phase starts from what was free since the last reading (at least a quarter of a second, slept
-  if need be), then re-reads every half second of work: from the forward pass of every layer of a watched model
-  (:meth:`ThreadPolicy.watching`: prefill, each decoded token, each training micro-batch) and from explicit
-  :meth:`ThreadPolicy.check` calls. Between readings a check costs one clock read; a reading costs one read of
-  ``/proc/stat`` (about 20 us): well under 0.01 % of the work.
+- **When.** The phase starts from the smoothed estimate, read afresh (the first phase of a process, or one
+  after 5 s without a reading, samples a quarter of a second first), then re-reads every half second of work:
+  from the forward pass of every layer of a watched model (:meth:`ThreadPolicy.watching`: prefill, each decoded
+  token, each training micro-batch) and from explicit :meth:`ThreadPolicy.check` calls. Between readings a
+  check costs one clock read (under 1 us); a reading costs one read of ``/proc/stat`` (20-65 us): with 31
+  watched modules in the default model, well under 0.1 % of a decode step.
 - **The rule.** Step down at once when the free cores fall 0.35 below the count in use; step up when a further
   core is at least 75 % free. Between the two the count stays (no flapping with a bursty neighbour).
 
@@ -31,6 +32,7 @@ count of its own.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -87,6 +89,7 @@ def _machine_cores() -> int:
     return os.cpu_count() or _usable_cores()
 
 
+@functools.cache
 def _physical_cores() -> int | None:
     """The physical cores of the machine as torch's cpuinfo counts them (distinct package and core ids)."""
     cores = set()
@@ -163,12 +166,14 @@ def _sampler() -> _Sampler:
 
 def free_cores(sample_seconds: float = _FIRST_SAMPLE) -> float | None:
     """The cores (of those this process may use) that other processes left free, smoothed over the readings so
-    far, with at least ``sample_seconds`` since the last one (slept if need be); ``None`` without ``/proc/stat``."""
+    far; ``None`` without ``/proc/stat``. A first reading (or one after 5 s without any) waits until
+    ``sample_seconds`` have passed since the window opened; later ones read at once (the smoothed estimate
+    carries from one phase to the next, so a phase that starts right after another pays nothing)."""
     sampler = _sampler()
     if sampler.age() > _STALE:  # an average over minutes past says little about now
         sampler.restart()
     wait = sample_seconds - sampler.age()
-    if wait > 0:
+    if sampler.others is None and wait > 0:
         time.sleep(wait)
     others = sampler.read()
     if others is None:
@@ -232,6 +237,7 @@ class ThreadPolicy:
         self._since = self._started
         self._seconds_at: dict[int, float] = {}
         self._checked = self._started
+        self._finished = False
 
     @property
     def adaptive(self) -> bool:
@@ -287,6 +293,7 @@ class ThreadPolicy:
         now = time.perf_counter()
         self._seconds_at[self.threads] = self._seconds_at.get(self.threads, 0.0) + now - self._since
         self._since = now
+        self._finished = True
         if self._torch.get_num_threads() != self._found:
             self._torch.set_num_threads(self._found)
 
@@ -314,7 +321,7 @@ class ThreadPolicy:
         """What ``demo.json``, a run's records and a trained model's manifest keep: the source, the counts used
         (seconds at each) and every change."""
         seconds_at = dict(self._seconds_at)
-        if self.changes:
+        if self.changes and not self._finished:  # the count in use, until now
             seconds_at[self.threads] = seconds_at.get(self.threads, 0.0) + time.perf_counter() - self._since
         return {
             "phase": self.name,
