@@ -14,8 +14,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,3 +140,61 @@ def test_doctor_checks_serving_parity_against_the_server(server: str, exported: 
     line = next(line for line in result.stdout.splitlines() if "serving_parity" in line)
     assert "pass" in line.lower(), result.stdout
     assert "counts the same prompt lengths" in result.stdout, result.stdout
+
+
+def _banning(tokenizer: Any, char: str) -> dict[str, float]:
+    """A ``logit_bias`` that bans every ordinary token whose text holds ``char``."""
+    special = set(tokenizer.all_special_ids)
+    # floats: transformers serve refuses (with a 500) the integers the OpenAI API documents
+    return {str(i): -100.0 for i in range(len(tokenizer)) if i not in special and char in tokenizer.decode([i])}
+
+
+def test_what_the_model_writes_never_gets_a_500(server: str, exported: Path, local_run: Path) -> None:
+    """Malformed calls (the model kept from writing "}"), calls cut off at max_tokens, prose (kept from writing
+    "<") and calls to a tool the request did not offer: each is HTTP 200 (max_retries=0: the client would raise
+    on a 500), as content with no tool_calls; a streamed malformed answer too."""
+    from openai import OpenAI
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(exported))
+    client = OpenAI(base_url=server, api_key="unused", max_retries=0)
+    requests = {
+        "malformed": {"logit_bias": _banning(tokenizer, "}"), "max_tokens": MAX_TOKENS},
+        "truncated": {"max_tokens": 8},
+        "prose": {"logit_bias": _banning(tokenizer, "<"), "max_tokens": MAX_TOKENS},
+    }
+    other_tool = [{"type": "function", "function": {"name": "unrelated_tool", "parameters": {"type": "object"}}}]
+    sent: Counter[str] = Counter()
+    for conversation in list(load_demo_dataset("test"))[:EXAMPLES]:
+        last = conversation.assistant_indices()[-1]
+        messages, tools = openai_request(Conversation(messages=conversation.messages[:last], tools=conversation.tools))
+        for kind, options in requests.items():
+            answer = client.chat.completions.create(
+                model=str(exported), messages=messages, tools=tools, temperature=0, **options
+            )
+            choice = answer.choices[0]
+            text = choice.message.content or ""
+            assert not choice.message.tool_calls, (kind, text)
+            assert text.strip(), kind
+            if kind == "truncated":
+                assert choice.finish_reason == "length", text
+            if kind == "prose":
+                assert "<tool_call" not in text
+            sent[kind] += kind == "prose" or "<tool_call" in text
+        answer = client.chat.completions.create(
+            model=str(exported), messages=messages, tools=other_tool, temperature=0, max_tokens=MAX_TOKENS
+        )
+        message = answer.choices[0].message
+        assert all(call.function.name == "unrelated_tool" for call in message.tool_calls or []), message
+        sent["unknown_tool"] += not message.tool_calls and "<tool_call" in (message.content or "")
+        stream = client.chat.completions.create(
+            model=str(exported), messages=messages, tools=tools, temperature=0, stream=True, **requests["malformed"]
+        )
+        chunks = list(stream)
+        streamed = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+        assert not any(chunk.choices and chunk.choices[0].delta.tool_calls for chunk in chunks)
+        sent["streamed_malformed"] += "<tool_call" in streamed
+    print(f"\nanswers sent, all HTTP 200: {dict(sent)}")
+    # Each kind happened (a call was written and left unreadable) on at least one prompt.
+    for kind in ("malformed", "truncated", "prose", "streamed_malformed"):
+        assert sent[kind], sent
