@@ -88,6 +88,23 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         help="a SQLite store's commits: normal survives the gateway's crash (kill -9), full also a power cut, "
         "waiting for the disk on every group commit (default: %(default)s)",
     )
+    modes = parser.add_argument_group("the small model")
+    modes.add_argument(
+        "--slm", metavar="URL", help="the small model's API base URL (slmswap serve, or any OpenAI-compatible server)"
+    )
+    modes.add_argument(
+        "--mode",
+        choices=("record", "shadow"),
+        default="record",
+        help="record: the LLM only; shadow: the LLM answers, the small model answers the same request in the "
+        "background and both answers are stored as a pair (default: %(default)s)",
+    )
+    modes.add_argument(
+        "--slm-model", metavar="NAME", help="the model name sent to the small model (default: the client's)"
+    )
+    modes.add_argument(
+        "--slm-timeout", type=float, default=30.0, help="seconds the small model may take (default: %(default)g)"
+    )
     parser.add_argument("--access-log", action="store_true", help="log every request line")
 
 
@@ -118,6 +135,10 @@ def _gateway(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         body_timeout=args.body_timeout,
         sync=args.sync,
+        slm=args.slm,
+        mode=args.mode,
+        slm_model=args.slm_model,
+        slm_timeout=args.slm_timeout,
     )
     run_gateway(config, host=args.host, port=args.port, access_log=args.access_log)
     return EXIT_OK

@@ -29,7 +29,12 @@ def _time(text: str) -> datetime:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", metavar="SOURCE", help="a JSON-lines file of paired exchanges")
+    parser.add_argument(
+        "source",
+        metavar="SOURCE",
+        help="the gateway's traffic store (a SQLite file or a postgresql:// URL) or a JSON-lines file of paired "
+        "exchanges",
+    )
     parser.add_argument(
         "--bar",
         type=_bar,

@@ -43,8 +43,9 @@ __all__ = [
 DEFAULT_STORE = "slmswap-traffic.db"
 """Where the gateway records when no store is named: a SQLite file in the working directory."""
 
-SCHEMA_VERSION = 1
-"""The version of the ``exchanges`` table; a store written by a newer slmswap is refused, not misread."""
+SCHEMA_VERSION = 2
+"""The version of the ``exchanges`` table; a store written by a newer slmswap is refused, not misread, and one
+written by an older slmswap is upgraded when opened (version 1 to 2 adds the small model's nullable columns)."""
 
 _BUSY_TIMEOUT_MS = 30_000  # another gateway on the same SQLite file holds the write lock at most this long
 
@@ -103,6 +104,20 @@ EXCHANGES = sa.Table(
     sa.Column("upstream_ms", sa.Float),
     sa.Column("total_ms", sa.Float, nullable=False),
     sa.Column("redactions", _JSON, nullable=False),
+    # schema 2: the gateway's modes, and the small model's side of a paired exchange
+    sa.Column("mode", sa.String(16)),
+    sa.Column("answered_by", sa.String(16)),
+    sa.Column("fallback_reason", sa.Text),
+    sa.Column("slm_model", sa.Text),
+    sa.Column("slm_content", sa.Text),
+    sa.Column("slm_tool_calls", _JSON),
+    sa.Column("slm_finish_reason", sa.String(64)),
+    sa.Column("slm_prompt_tokens", sa.Integer),
+    sa.Column("slm_completion_tokens", sa.Integer),
+    sa.Column("slm_total_tokens", sa.Integer),
+    sa.Column("slm_status", sa.Integer),
+    sa.Column("slm_error", sa.Text),
+    sa.Column("slm_ms", sa.Float),
 )
 """The ``exchanges`` table (SQLAlchemy Core), the one schema of every store.
 
@@ -114,7 +129,32 @@ Columns: ``id`` (the gateway's exchange id, also sent to the client as ``X-Slmsw
 ``tool_calls`` (parsed: object arguments), ``finish_reason``, ``prompt_tokens``, ``completion_tokens``,
 ``total_tokens``; ``status`` (the HTTP status the client got), ``error`` (``None`` for a usable answer),
 ``upstream_ms`` and ``total_ms``; ``redactions`` (rule name -> how often it fired).
+
+Schema 2 adds, all nullable (``None`` in a row recorded before them): ``mode`` (the gateway's mode: ``record``,
+``shadow``, ``canary``, ``slm``), ``answered_by`` (whose answer the client got: ``llm`` or ``slm``),
+``fallback_reason`` (why the small model's answer was replaced by the LLM's), and the small model's side as the
+LLM's: ``slm_model``, ``slm_content``, ``slm_tool_calls``, ``slm_finish_reason``, ``slm_prompt_tokens``,
+``slm_completion_tokens``, ``slm_total_tokens``, ``slm_status`` (its HTTP status), ``slm_error`` (why it gave no
+usable answer: an error, a timeout, a malformed answer) and ``slm_ms``. When the client got the small model's
+answer, the LLM's columns (``content``, ``tool_calls``, ...) hold the LLM's answer only where it was asked too
+(a fallback, ``--hedge``); ``status`` is always the status the client got.
 """
+
+_SCHEMA_2 = (
+    "mode",
+    "answered_by",
+    "fallback_reason",
+    "slm_model",
+    "slm_content",
+    "slm_tool_calls",
+    "slm_finish_reason",
+    "slm_prompt_tokens",
+    "slm_completion_tokens",
+    "slm_total_tokens",
+    "slm_status",
+    "slm_error",
+    "slm_ms",
+)
 
 _META = sa.Table(
     "slmswap_meta",
@@ -160,6 +200,9 @@ def open_store(
             _create(engine)
         with engine.connect() as connection:
             version = connection.execute(sa.select(_META.c.value).where(_META.c.key == "schema")).scalar()
+        if version is not None and int(version) == 1:
+            _upgrade_1_to_2(engine)
+            version = "2"
     except sa.exc.SQLAlchemyError as exc:
         engine.dispose()
         reason = str(exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc).strip().splitlines()[0]
@@ -186,6 +229,19 @@ def _create(engine: sa.Engine) -> None:
         except (sa.exc.IntegrityError, sa.exc.ProgrammingError):  # a concurrent CREATE TABLE or INSERT won
             if attempt == 2:
                 raise
+
+
+def _upgrade_1_to_2(engine: sa.Engine) -> None:
+    """Add schema 2's nullable columns to a version 1 store, in one transaction (what it holds is untouched; a
+    replica upgrading at the same time finds the columns there)."""
+    with engine.begin() as connection:
+        have = {column["name"] for column in sa.inspect(connection).get_columns("exchanges")}
+        for name in _SCHEMA_2:
+            if name not in have:
+                column = EXCHANGES.c[name]
+                kind = column.type.compile(dialect=connection.dialect)
+                connection.execute(sa.text(f"ALTER TABLE exchanges ADD COLUMN {name} {kind}"))
+        connection.execute(sa.update(_META).where(_META.c.key == "schema").values(value=str(SCHEMA_VERSION)))
 
 
 def _since_seconds(since: datetime | float | str | None) -> float | None:

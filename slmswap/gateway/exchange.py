@@ -3,6 +3,7 @@ redacted and made storable (no NUL characters or lone surrogates, which database
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -12,10 +13,11 @@ from typing import Any
 
 from slmswap.data.openai import openai_message, parse_openai_answer
 from slmswap.errors import DataError
+from slmswap.gateway.modes import SlmAnswer
 from slmswap.gateway.redaction import Redactor
 from slmswap.schema import Message
 
-__all__ = ["REPLICA", "Exchange", "request_tag"]
+__all__ = ["REPLICA", "Exchange", "answer_fields", "request_tag", "slm_fields"]
 
 REPLICA = f"{os.uname().nodename}:{os.getpid()}"
 """Which gateway process wrote a row (host and process id): replicas sharing a store tell their rows apart."""
@@ -63,6 +65,62 @@ def _storable(value: Any) -> Any:
     return value
 
 
+def answer_fields(status: int, answer: object, error: str | None, redactor: Redactor) -> dict[str, Any]:
+    """An answer's columns (``upstream_model``, ``content``, ``tool_calls``, ``finish_reason``, the tokens and
+    ``error``), read by the codec: ``answer`` is the parsed response body (``None`` when there is none); one the
+    codec cannot read, or an empty one, is an error (never training data), whatever the status."""
+    fields: dict[str, Any] = {
+        "upstream_model": None,
+        "content": None,
+        "tool_calls": None,
+        "finish_reason": None,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "total_tokens": None,
+        "error": error,
+    }
+    if isinstance(answer, dict):
+        model = answer.get("model")
+        fields["upstream_model"] = model if isinstance(model, str) else None
+        usage = answer.get("usage")
+        total = usage.get("total_tokens") if isinstance(usage, dict) else None
+        fields["total_tokens"] = total if isinstance(total, int) and not isinstance(total, bool) else None
+        if status == 200 and error is None:
+            try:
+                parsed = parse_openai_answer(answer)
+            except DataError as exc:
+                fields["error"] = f"the answer is malformed: {exc}"
+            else:
+                if not parsed.content and not parsed.tool_calls:
+                    fields["error"] = "the answer is empty: no content and no tool calls"
+                else:
+                    message = openai_message(
+                        Message(role="assistant", content=parsed.content, tool_calls=parsed.tool_calls),
+                        string_arguments=False,
+                    )
+                    fields["content"] = redactor.text(parsed.content) if parsed.content else None
+                    fields["tool_calls"] = redactor.value(message.get("tool_calls"))
+                fields["finish_reason"] = parsed.finish_reason
+                fields["prompt_tokens"] = parsed.prompt_tokens
+                fields["completion_tokens"] = parsed.completion_tokens
+    if fields["error"] is not None:
+        fields["error"] = redactor.text(fields["error"])[:4000]
+    return fields
+
+
+def slm_fields(
+    status: int | None, answer: object, error: str | None, milliseconds: float, redactor: Redactor
+) -> dict[str, Any]:
+    """The small model's columns of a row (``slm_model``, ``slm_content``, ... ``slm_ms``), read as the LLM's
+    answer is (:func:`answer_fields`); ``status`` is ``None`` when no HTTP answer came (a timeout, a refused
+    connection)."""
+    fields = answer_fields(status or 0, answer, error, redactor)
+    out = {f"slm_{'model' if key == 'upstream_model' else key}": value for key, value in fields.items()}
+    out["slm_status"] = status
+    out["slm_ms"] = milliseconds
+    return {key: _storable(value) for key, value in out.items()}
+
+
 @dataclass
 class Exchange:
     """An exchange being served: what the client asked, then what came back."""
@@ -72,10 +130,13 @@ class Exchange:
     tag: str | None
     headers: Mapping[str, str]
     route: str = "upstream"
+    mode: str = "record"
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started: float = field(default_factory=time.perf_counter)
     created: float = field(default_factory=time.time)
     upstream_ms: float | None = None
+    shadow: asyncio.Task[SlmAnswer] | None = None
+    """The small model's answer on its way (shadow mode)."""
 
     def upstream_done(self, since: float) -> None:
         """Note the upstream's latency: from ``since`` (the request sent) until now."""
@@ -99,43 +160,12 @@ class Exchange:
             "response_format": body.get("response_format"),
             "params": {key: body[key] for key in SAMPLING_PARAMETERS if key in body},
             "headers": dict(self.headers),
-            "upstream_model": None,
-            "content": None,
-            "tool_calls": None,
-            "finish_reason": None,
-            "prompt_tokens": None,
-            "completion_tokens": None,
-            "total_tokens": None,
             "status": status,
-            "error": error,
             "upstream_ms": self.upstream_ms,
+            "mode": self.mode,
+            "answered_by": "llm",
+            **answer_fields(status, answer, error, redactor),
         }
-        if isinstance(answer, dict):
-            model = answer.get("model")
-            row["upstream_model"] = model if isinstance(model, str) else None
-            usage = answer.get("usage")
-            total = usage.get("total_tokens") if isinstance(usage, dict) else None
-            row["total_tokens"] = total if isinstance(total, int) and not isinstance(total, bool) else None
-            if status == 200 and error is None:
-                try:
-                    parsed = parse_openai_answer(answer)
-                except DataError as exc:
-                    row["error"] = f"the answer is malformed: {exc}"
-                else:
-                    if not parsed.content and not parsed.tool_calls:
-                        row["error"] = "the answer is empty: no content and no tool calls"
-                    else:
-                        message = openai_message(
-                            Message(role="assistant", content=parsed.content, tool_calls=parsed.tool_calls),
-                            string_arguments=False,
-                        )
-                        row["content"] = redactor.text(parsed.content) if parsed.content else None
-                        row["tool_calls"] = redactor.value(message.get("tool_calls"))
-                    row["finish_reason"] = parsed.finish_reason
-                    row["prompt_tokens"] = parsed.prompt_tokens
-                    row["completion_tokens"] = parsed.completion_tokens
-        if row["error"] is not None:
-            row["error"] = redactor.text(row["error"])[:4000]
         row["total_ms"] = (time.perf_counter() - self.started) * 1000
         row["redactions"] = dict(redactor.counts)
         return {key: _storable(value) for key, value in row.items()}

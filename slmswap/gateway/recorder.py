@@ -33,7 +33,7 @@ class RecordError(SlmswapError):
     """An exchange could not be committed to the store (after retries)."""
 
 
-_Item = tuple[Mapping[str, Any], "asyncio.Future[None] | None"]
+_Item = tuple[Mapping[str, Any], "asyncio.Future[None] | None", bool]  # a row, who waits, whether it is an update
 
 
 class Recorder:
@@ -54,12 +54,17 @@ class Recorder:
     async def record(self, row: Mapping[str, Any]) -> None:
         """Queue ``row`` and return once it is committed; :class:`RecordError` when it could not be."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((row, future))
+        self._queue.put_nowait((row, future, False))
         await future
 
     def submit(self, row: Mapping[str, Any]) -> None:
         """Queue ``row`` without waiting (an exchange no client waits for, e.g. one cut short by the client)."""
-        self._queue.put_nowait((row, None))
+        self._queue.put_nowait((row, None, False))
+
+    def update(self, row_id: str, values: Mapping[str, Any]) -> None:
+        """Queue an update of the row ``row_id``'s columns ``values`` without waiting (the side of a pair that
+        came after the row was committed); it is committed after every row queued before it."""
+        self._queue.put_nowait(({"id": row_id, **values}, None, True))
 
     async def close(self) -> None:
         """Commit what is queued, then stop the writer."""
@@ -84,14 +89,14 @@ class Recorder:
                 return
 
     async def _commit(self, batch: Sequence[_Item]) -> None:
-        error = await self._attempt([row for row, _ in batch])
+        error = await self._attempt(batch)
         if error is not None and len(batch) > 1:  # one row the store refuses must not fail the others
             for item in batch:
-                self._settle([item], await self._attempt([item[0]]))
+                self._settle([item], await self._attempt([item]))
             return
         self._settle(batch, error)
 
-    async def _attempt(self, rows: Sequence[Mapping[str, Any]]) -> Exception | None:
+    async def _attempt(self, rows: Sequence[_Item]) -> Exception | None:
         """Commit ``rows`` in one transaction, retrying what may pass later (a lock, a lost connection); the
         error that stopped it, or ``None``."""
         for attempt in range(_ATTEMPTS):
@@ -106,13 +111,13 @@ class Recorder:
                 return exc
             else:
                 self.commits += 1
-                self.rows += len(rows)
+                self.rows += sum(not update for _, _, update in rows)
                 return None
         return error
 
     @staticmethod
     def _settle(batch: Sequence[_Item], error: Exception | None) -> None:
-        for _, future in batch:
+        for _, future, _update in batch:
             if future is None or future.done():  # no one waits, or the request was cancelled (its client left)
                 continue
             if error is None:
@@ -120,6 +125,12 @@ class Recorder:
             else:
                 future.set_exception(RecordError(f"the exchange could not be stored: {type(error).__name__}"))
 
-    def _insert(self, rows: Sequence[Mapping[str, Any]]) -> None:
+    def _insert(self, items: Sequence[_Item]) -> None:
+        inserted = [row for row, _, update in items if not update]
         with self._engine.begin() as connection:
-            connection.execute(sa.insert(EXCHANGES), rows)
+            if inserted:
+                connection.execute(sa.insert(EXCHANGES), inserted)
+            for row, _, update in items:
+                if update:
+                    values = {key: value for key, value in row.items() if key != "id"}
+                    connection.execute(sa.update(EXCHANGES).where(EXCHANGES.c.id == row["id"]).values(values))

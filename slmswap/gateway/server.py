@@ -38,7 +38,9 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from slmswap.data.traffic import DEFAULT_STORE, open_store, store_name
-from slmswap.gateway.exchange import Exchange, request_tag
+from slmswap.errors import ConfigError
+from slmswap.gateway.exchange import Exchange, request_tag, slm_fields
+from slmswap.gateway.modes import MODES, Mode, SlmAnswer, slm_body
 from slmswap.gateway.recorder import Recorder, RecordError
 from slmswap.gateway.redaction import RedactionRule, Redactor, parse_rules
 from slmswap.gateway.sse import EventSplitter, StreamedAnswer, event_data
@@ -78,6 +80,12 @@ class GatewayConfig:
         connections: Connections to the upstream kept at most.
         sync: A SQLite store's commits: ``"normal"`` survive the gateway's crash (``kill -9``); ``"full"`` also
             a power cut, at the cost of waiting for the disk on every group commit.
+        slm: The small model's API base URL (``slmswap serve``, or any OpenAI-compatible server); needed by
+            every mode but ``record``.
+        mode: ``record`` (the LLM only), ``shadow`` (the LLM answers; the small model answers the same request
+            in the background and both answers are stored as a pair). See :mod:`slmswap.gateway.modes`.
+        slm_model: The ``model`` the small model's requests name (``None``: the client's, as sent).
+        slm_timeout: Seconds the small model may take to answer in full.
     """
 
     upstream: str
@@ -94,6 +102,18 @@ class GatewayConfig:
     body_timeout: float = 30.0
     connections: int = 512
     sync: Literal["normal", "full"] = "normal"
+    slm: str | None = None
+    mode: Mode = "record"
+    slm_model: str | None = None
+    slm_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.mode != "record" and self.slm is None:
+            raise ConfigError(f"--mode {self.mode} needs the small model's URL (--slm)")
+        if not self.slm_timeout > 0:
+            raise ConfigError(f"the small model's timeout must be positive, got {self.slm_timeout!r}")
 
 
 def openai_error(status: int, message: str, *, kind: str, code: str | None = None) -> JSONResponse:
@@ -127,8 +147,11 @@ class _Gateway:
         self.rules: list[RedactionRule] = parse_rules(config.redact, config.redact_regex)
         self.record_headers = tuple(name.lower() for name in config.record_headers)
         self.max_body = int(config.max_body_mb * 1024 * 1024)
+        self.slm = Upstream(config.slm, client_keys=False) if config.slm is not None else None
         self._clients: ClientPool | None = None
+        self._slm_clients: ClientPool | None = None
         self._recorder: Recorder | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -150,12 +173,68 @@ class _Gateway:
             connect_timeout=self.config.connect_timeout,
             connections=self.config.connections,
         )
+        if self.slm is not None:
+            self._slm_clients = self.slm.clients(
+                timeout=self.config.slm_timeout,
+                connect_timeout=min(self.config.connect_timeout, self.config.slm_timeout),
+                connections=self.config.connections,
+            )
         try:
             yield
         finally:
+            if self._background:  # the pairs still coming: each ends within the small model's timeout
+                await asyncio.wait(self._background, timeout=self.config.slm_timeout + 1)
             await self._clients.aclose()
+            if self._slm_clients is not None:
+                await self._slm_clients.aclose()
             await self._recorder.close()
             engine.dispose()
+
+    # -- the small model ---------------------------------------------------------------------------------------
+
+    async def ask_slm(self, body: dict[str, Any]) -> SlmAnswer:
+        """The small model's whole answer to ``body``; never raises: a failure or a timeout is an answer with an
+        ``error``."""
+        assert self.slm is not None, "no small model is configured"
+        assert self._slm_clients is not None, "the gateway is not started"
+        timeout = self.config.slm_timeout
+        sent = time.perf_counter()
+
+        def elapsed() -> float:
+            return (time.perf_counter() - sent) * 1000
+
+        try:
+            response = await asyncio.wait_for(
+                self._slm_clients.next().post(
+                    self.slm.chat_url(None, None, {}), json=slm_body(body, self.config.slm_model)
+                ),
+                timeout,
+            )
+        except (asyncio.TimeoutError, httpx.TimeoutException):
+            return SlmAnswer(None, b"", None, f"no answer within {timeout:g} s", elapsed(), timed_out=True)
+        except httpx.HTTPError as exc:
+            return SlmAnswer(None, b"", None, f"the small model could not be reached ({type(exc).__name__})", elapsed())
+        answer, error = _read_answer(response, response.content)
+        return SlmAnswer(response.status_code, response.content, answer, error, elapsed())
+
+    def shadow(self, exchange: Exchange, body: dict[str, Any]) -> None:
+        """Ask the small model in the background; its side of the pair is stored once the LLM's row is."""
+        exchange.shadow = asyncio.ensure_future(self.ask_slm(body))
+
+    def recorded(self, exchange: Exchange, redactor: Redactor) -> None:
+        """The LLM's row is committed (or queued): store the small model's side when it comes, as an update of
+        that row, without anyone waiting for it."""
+        task = exchange.shadow
+        if task is None:
+            return
+
+        async def pair() -> None:
+            slm = await task
+            self.recorder.update(exchange.id, slm_fields(slm.status, slm.answer, slm.error, slm.milliseconds, redactor))
+
+        background = asyncio.ensure_future(pair())
+        self._background.add(background)
+        background.add_done_callback(self._background.discard)
 
     # -- requests --------------------------------------------------------------------------------------------
 
@@ -235,8 +314,11 @@ class _Gateway:
             stream=body.get("stream") is True,
             tag=request_tag(headers.get("x-slmswap-tag"), body),
             headers={name: headers[name] for name in self.record_headers if name in headers},
+            mode=self.config.mode,
         )
         redactor = Redactor(self.rules, secrets=self.upstream.secrets(headers))
+        if self.config.mode == "shadow":
+            self.shadow(exchange, body)
         deployment = request.path_params.get("deployment")
         client = self.client
         try:
@@ -269,6 +351,7 @@ class _Gateway:
             await self.recorder.record(exchange.row(response.status_code, answer, error, redactor))
         except RecordError as exc:
             return _unstored(exc)
+        self.recorded(exchange, redactor)
         return Response(content, response.status_code, headers=_passed_headers(response.headers, exchange.id))
 
     async def _failed(self, exchange: Exchange, redactor: Redactor, exc: httpx.HTTPError) -> Response:
@@ -283,6 +366,8 @@ class _Gateway:
             await self.recorder.record(exchange.row(status, None, message, redactor))
         except RecordError:
             _LOG.error("an upstream failure could not be recorded either")
+        else:
+            self.recorded(exchange, redactor)
         response = openai_error(
             status, message, kind="upstream_error", code="upstream_timeout" if timed_out else "upstream_unreachable"
         )
@@ -430,10 +515,12 @@ class _Relay:
     async def _record(self) -> None:
         """Commit the row, and return once it is durable."""
         await self.gateway.recorder.record(self._row(None))
+        self.gateway.recorded(self.exchange, self.redactor)
 
     def _record_later(self, status: int | None = None) -> None:
         """Queue the row of a stream no client waits for any more."""
         self.gateway.recorder.submit(self._row(status))
+        self.gateway.recorded(self.exchange, self.redactor)
 
 
 async def _disconnected(receive: Receive) -> None:

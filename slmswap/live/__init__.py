@@ -8,7 +8,7 @@ interval, it may be checked after every request.
 
 from slmswap.live.agreement import LIVE_METRICS, Agreement, AgreementTable, agreement_table, scored_pair
 from slmswap.live.confidence import ConfidenceSequence, confidence_sequence, exclusion_times, predictable_bets
-from slmswap.live.exchange import PairedExchange, parse_exchange, parse_time, read_exchanges
+from slmswap.live.exchange import PairedExchange, is_store, parse_exchange, parse_time, read_exchanges, read_store
 from slmswap.live.report import LiveReport, live_verdict
 from slmswap.live.traffic import Fallbacks, ModelTraffic, fallbacks, model_traffic
 from slmswap.live.verdict import DEFAULT_BAR, Bar, CutoverVerdict, Decision, decide, parse_bar
@@ -31,6 +31,7 @@ __all__ = [
     "decide",
     "exclusion_times",
     "fallbacks",
+    "is_store",
     "live_verdict",
     "model_traffic",
     "parse_bar",
@@ -38,5 +39,6 @@ __all__ = [
     "parse_time",
     "predictable_bets",
     "read_exchanges",
+    "read_store",
     "scored_pair",
 ]

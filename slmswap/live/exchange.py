@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from slmswap.data import traffic
 from slmswap.data._source import Row, iter_rows
 from slmswap.data.openai import OpenAIAnswer, parse_openai_answer, parse_openai_tools
 from slmswap.errors import DataError
 from slmswap.schema import Tool
 
-__all__ = ["PairedExchange", "parse_exchange", "parse_time", "read_exchanges"]
+__all__ = ["PairedExchange", "is_store", "parse_exchange", "parse_time", "read_exchanges", "read_store"]
 
 
 @dataclass(frozen=True)
@@ -153,3 +154,70 @@ def _located(row: Row) -> PairedExchange:
         return parse_exchange(row.data, default_id=str(row.line if row.line is not None else row.index))
     except DataError as exc:
         raise row.error(exc) from None
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def is_store(source: str | os.PathLike[str]) -> bool:
+    """Whether ``source`` names a traffic store (a database URL, or a SQLite file) rather than a JSON-lines
+    file."""
+    text = os.fspath(source)
+    if "://" in text:
+        return True
+    try:
+        with open(text, "rb") as handle:
+            return handle.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def _stored_answer(row: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": row[f"{prefix}content"]}
+    if row[f"{prefix}tool_calls"]:
+        message["tool_calls"] = row[f"{prefix}tool_calls"]
+    usage = {
+        key: row[f"{prefix}{key}"]
+        for key in ("prompt_tokens", "completion_tokens")
+        if row[f"{prefix}{key}"] is not None
+    }
+    return {"choices": [{"message": message, "finish_reason": row[f"{prefix}finish_reason"]}], "usage": usage or None}
+
+
+def _milliseconds(value: object) -> float | None:
+    return float(value) / 1000 if isinstance(value, (int, float)) else None
+
+
+def read_store(
+    store: str | os.PathLike[str], *, since: datetime | float | str | None = None
+) -> Iterator[PairedExchange]:
+    """The paired exchanges of a traffic store the gateway wrote in shadow, canary or slm mode, oldest first.
+
+    A pair is a row where the LLM gave a usable answer (the reference) and the small model was asked: its answer,
+    or ``slm_error`` saying why it gave none (an error, a timeout, a malformed answer; these count against it).
+    A shadow row whose small model's side has not arrived yet is left out until it has.
+
+    Raises:
+        ConfigError: When the store is missing or cannot be opened.
+    """
+    for row in traffic.read_exchanges(store, since=since, usable=True):
+        if row["mode"] in (None, "record") or (row["slm_status"] is None and row["slm_error"] is None):
+            continue
+        slm: OpenAIAnswer | None = None
+        slm_error = row["slm_error"]
+        if slm_error is None:
+            try:
+                slm = parse_openai_answer(_stored_answer(row, "slm_"))
+            except DataError as exc:
+                slm_error = f"malformed answer: {exc}"
+        yield PairedExchange(
+            id=row["id"],
+            time=datetime.fromtimestamp(row["created"], tz=timezone.utc),
+            tools=tuple(parse_openai_tools(row["tools"] or [], "tools")),
+            llm=parse_openai_answer(_stored_answer(row, "")),
+            slm=slm,
+            llm_seconds=_milliseconds(row["upstream_ms"]),
+            slm_seconds=_milliseconds(row["slm_ms"]),
+            slm_error=slm_error,
+            fallback=row["fallback_reason"],
+        )

@@ -12,7 +12,7 @@ import numpy as np
 
 from slmswap.live.agreement import LIVE_METRICS, Agreement, AgreementTable, agreement_table
 from slmswap.live.confidence import ALPHA, confidence_sequence
-from slmswap.live.exchange import PairedExchange, parse_time, read_exchanges
+from slmswap.live.exchange import PairedExchange, is_store, parse_time, read_exchanges, read_store
 from slmswap.live.traffic import Fallbacks, ModelTraffic, fallbacks, model_traffic
 from slmswap.live.verdict import DEFAULT_BAR, Bar, CutoverVerdict, decide, parse_bar
 
@@ -120,8 +120,10 @@ def live_verdict(
     95 % confidence sequences, and whether to cut over to it.
 
     Args:
-        rows: The paired exchanges (:class:`~slmswap.live.PairedExchange`), or a JSON-lines file of them (see
-            :mod:`slmswap.live.exchange`). They are taken in order of arrival (``time``).
+        rows: The paired exchanges (:class:`~slmswap.live.PairedExchange`), a JSON-lines file of them (see
+            :mod:`slmswap.live.exchange`), or the gateway's traffic store (a SQLite file or a ``postgresql://``
+            URL; its paired rows, :func:`~slmswap.live.read_store`). They are taken in order of arrival
+            (``time``).
         bar: What the small model must reach, ``METRIC>=VALUE`` (:func:`~slmswap.live.parse_bar`).
         since: Only requests at or after this time (a datetime, or an ISO 8601 string; UTC when it has no zone).
         alpha: The error level of the confidence sequences (0.05: 95 %).
@@ -133,7 +135,10 @@ def live_verdict(
     """
     chosen = parse_bar(bar) if isinstance(bar, str) else bar
     start = parse_time(since if isinstance(since, str) else since.isoformat()) if since is not None else None
-    exchanges = read_exchanges(rows) if isinstance(rows, (str, os.PathLike)) else rows
+    if isinstance(rows, (str, os.PathLike)):
+        exchanges: Iterable[PairedExchange] = read_store(rows) if is_store(rows) else read_exchanges(rows)
+    else:
+        exchanges = rows
     ordered = sorted((e for e in exchanges if start is None or e.time >= start), key=lambda e: e.time)
     table = agreement_table(ordered, alpha=alpha, include=(chosen.threshold,))
     # a figure that applies to no pair yet has an empty sequence
