@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from slmswap.cli._common import EXIT_OK, Command, add_model_arguments, count, progress_bar
 from slmswap.models import DEFAULT_MODEL
 
 
-def _fraction(text: str) -> float:
-    """An argparse type: a number strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value}")
-    return value
+def _in_unit_interval(expected: str, *, one_included: bool) -> Callable[[str], float]:
+    """An argparse type: a number in (0, 1), or (0, 1] with ``one_included``; ``expected`` says which."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not (0 < value <= 1 if one_included else 0 < value < 1):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        return value
+
+    return parse
 
 
-def _similarity(text: str) -> float:
-    """An argparse type: a Jaccard similarity in (0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a similarity in (0, 1], got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a similarity in (0, 1], got {value}")
-    return value
+_fraction = _in_unit_interval("a number between 0 and 1", one_included=False)
+_similarity = _in_unit_interval("a similarity in (0, 1]", one_included=True)
 
 
 def _curate_arguments(parser: argparse.ArgumentParser) -> None:
