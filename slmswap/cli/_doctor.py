@@ -52,7 +52,8 @@ DOCTOR = Command(
     "Each check passes, warns or fails with the reason and the fix: special tokens are real, conversations "
     "render through the model's own chat template, the evaluation prompt is token for token the training text, "
     "the end-of-turn token is trained, no target is truncated, the adapter is evaluated with its trained format, "
-    "held-out accuracy is above zero (with sample outputs to read), and a baseline saw the very same prompts.\n\n"
+    "held-out accuracy is above zero (judged on 29 examples or more; with sample outputs to read), and a baseline "
+    "saw the very same prompts.\n\n"
     "Exit code 1 when a check fails.",
     _arguments,
     _doctor,

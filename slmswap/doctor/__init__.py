@@ -5,7 +5,8 @@ Before training it checks the setup: the chat template's special tokens are real
 ``tokenizer.apply_chat_template``, the evaluation prompt is token for token the training text before the answer,
 the end-of-turn token is trained, and no example loses its target to truncation. After training and evaluation
 it checks the outcome: the adapter was evaluated with the format it was trained with, held-out accuracy is
-above zero, sample outputs are shown, and a baseline was run on the very same prompts.
+above zero (on enough examples for 0 to mean something), sample outputs are shown, and a baseline was run on
+the very same prompts.
 """
 
 from slmswap.doctor.checks import diagnose

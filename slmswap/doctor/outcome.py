@@ -3,6 +3,7 @@ a baseline run on the very same prompts."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from slmswap.trained.manifest import Manifest
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["accuracy", "outcome_checks", "sample_verdict"]
+__all__ = ["JUDGED_SIZE", "accuracy", "outcome_checks", "sample_verdict"]
 
 
 def accuracy(run: Run) -> tuple[str, float] | None:
@@ -72,6 +73,17 @@ def _trained_format(
     return CheckResult(check, Status.PASS, f"{trained}; {' and '.join(compared)} {verb} with it")
 
 
+_LEARNT = 0.1
+"""The smallest held-out accuracy taken as a model having learnt something of its task."""
+
+_CHANCE = 0.05
+"""How rarely a model of accuracy ``_LEARNT`` may score 0 for a 0 to fail ``task_accuracy``."""
+
+JUDGED_SIZE = math.ceil(math.log(_CHANCE) / math.log(1 - _LEARNT))
+"""The fewest held-out examples on which an accuracy of 0 is judged (29): on fewer, a model right one time in
+ten scores 0 more often than one time in twenty, so 0 says nothing and ``task_accuracy`` is not judged."""
+
+
 def _task_accuracy(runs: Sequence[Run]) -> CheckResult:
     check = "task_accuracy"
     if not runs:
@@ -84,14 +96,25 @@ def _task_accuracy(runs: Sequence[Run]) -> CheckResult:
             lines.append(f"{run.label}: no accuracy metric (exact_match, arguments_exact_match) in this run")
             continue
         name, value = found
+        n = run.result.metrics.values[name].n
+        line = f"{run.label}: {name} = {value:.3f} on {n} held-out examples"
+        if value == 0 and n < JUDGED_SIZE:
+            statuses.append(Status.SKIP)
+            chance = (1 - _LEARNT) ** n
+            lines.append(
+                f"{line}, not judged at this size (a model right one time in ten scores 0 on {n} examples "
+                f"{chance:.0%} of the time; {JUDGED_SIZE} are needed)"
+            )
+            continue
         statuses.append(Status.PASS if value > 0 else Status.FAIL)
-        lines.append(f"{run.label}: {name} = {value:.3f} on {run.result.examples} held-out examples")
-    status = worst(statuses)
+        lines.append(line)
+    judged = [status for status in statuses if status is not Status.SKIP]
+    status = worst(judged) if judged else Status.SKIP
     fix = (
         "a model scoring 0 learnt the wrong thing whatever its loss did: run the setup checks (fake role tokens, "
         "untrained end-of-turn) and read the sample outputs"
     )
-    return CheckResult(check, status, "; ".join(lines), fix if status is not Status.PASS else "")
+    return CheckResult(check, status, "; ".join(lines), fix if status in (Status.WARN, Status.FAIL) else "")
 
 
 def _sample_outputs(runs: Sequence[Run], samples: int) -> CheckResult:
@@ -230,8 +253,8 @@ def outcome_checks(
     baseline: Run | None,
     samples: int,
 ) -> list[CheckResult]:
-    """The trained format against the evaluation's, accuracy > 0, sample outputs, prompt parity, and abstention
-    against the baseline's."""
+    """The trained format against the evaluation's, accuracy > 0 (judged on ``JUDGED_SIZE`` examples or more),
+    sample outputs, prompt parity, and abstention against the baseline's."""
     return [
         _trained_format(manifest, fmt, tokenizer, runs),
         _task_accuracy(runs),

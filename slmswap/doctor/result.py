@@ -18,7 +18,7 @@ class Status(str, enum.Enum):
     FAIL = "fail"
     """Training or evaluation would be wrong, or its result cannot be trusted."""
     SKIP = "skip"
-    """The check needs an input that was not given (the reason says which)."""
+    """Not judged: the check needs an input that was not given, or more of it (the reason says which)."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from slmswap.data.demo import load_demo_dataset
 from slmswap.doctor import Status, diagnose, diagnose_paths
+from slmswap.doctor.outcome import JUDGED_SIZE
 from slmswap.evaluation import Generation, Prompt, Run, eval_items, evaluate_into
 from slmswap.formats import get_format
 from slmswap.formats.hermes import HermesFormat
@@ -38,8 +39,8 @@ def _answer(text: str) -> object:
     return generate
 
 
-def _run(directory: Path, tokenizer: PreTrainedTokenizerBase, fmt_name: str, answer: str) -> Run:
-    test = load_demo_dataset("test")[:6]
+def _run(directory: Path, tokenizer: PreTrainedTokenizerBase, fmt_name: str, answer: str, examples: int = 6) -> Run:
+    test = load_demo_dataset("test")[:examples]
     return evaluate_into(directory, test, _answer(answer), tokenizer, get_format(fmt_name))  # type: ignore[arg-type]
 
 
@@ -89,8 +90,11 @@ def test_zero_accuracy_and_prompt_parity(tokenizer: PreTrainedTokenizerBase, tmp
     other = _run(tmp_path / "xml", tokenizer, "xml", "I cannot help with that.")
     report = diagnose(runs=[silent], baseline=other)
     accuracy = report["task_accuracy"]
-    assert accuracy.status is Status.FAIL
-    assert "silent: arguments_exact_match = 0.000 on 6 held-out examples" in accuracy.reason
+    assert accuracy.status is Status.SKIP  # 0 on 6 examples is what a model right one time in ten often scores
+    assert accuracy.reason == (
+        "silent: arguments_exact_match = 0.000 on 6 held-out examples, not judged at this size (a model right one "
+        "time in ten scores 0 on 6 examples 53% of the time; 29 are needed)"
+    )
     parity = report["baseline_parity"]
     assert parity.status is Status.FAIL
     assert "6 of 6 prompts differ between 'xml' and 'silent'" in parity.reason
@@ -99,6 +103,32 @@ def test_zero_accuracy_and_prompt_parity(tokenizer: PreTrainedTokenizerBase, tmp
     assert diagnose(runs=[silent])["baseline_parity"].status is Status.WARN
     samples = report["sample_outputs"].details
     assert samples[0] == "silent #demo-test-000 (parsed, wrong: no_call): 'I cannot help with that.'"
+
+
+def test_zero_accuracy_fails_from_the_judged_size(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
+    """0 fails ``task_accuracy`` from 29 scored examples on (a model right one time in ten scores 0 on them under
+    5 % of the time), and is not judged on one fewer; a model right once passes at any size."""
+    test = [c for c in load_demo_dataset("test") if c.messages[-1].tool_calls]
+    assert len(test) >= JUDGED_SIZE == 29
+
+    def run(name: str, examples: list[Conversation], answer: str) -> Run:
+        return evaluate_into(tmp_path / name, examples, _answer(answer), tokenizer, get_format("hermes"))  # type: ignore[arg-type]
+
+    judged = diagnose(runs=[run("judged", test[:JUDGED_SIZE], "No.")])["task_accuracy"]
+    assert judged.status is Status.FAIL
+    assert judged.reason == f"judged: arguments_exact_match = 0.000 on {JUDGED_SIZE} held-out examples"
+    assert "learnt the wrong thing" in judged.fix
+    small = diagnose(runs=[run("small", test[: JUDGED_SIZE - 1], "No.")])["task_accuracy"]
+    assert small.status is Status.SKIP
+    assert "not judged at this size" in small.reason
+    assert "5% of the time" in small.reason
+    items, _ = eval_items(test[:2], tokenizer, get_format("hermes"))
+    right = get_format("hermes").render_assistant(items[0].reference)
+    once = diagnose(runs=[run("once", test[:2], right)])["task_accuracy"]
+    assert once.status is Status.PASS
+    assert once.reason == "once: arguments_exact_match = 0.500 on 2 held-out examples"
+    both = diagnose(runs=[run("again", test[:2], right), run("tiny", test[:3], "No.")])["task_accuracy"]
+    assert both.status is Status.PASS  # the tiny run is not judged; the judged one passes
 
 
 def test_a_model_that_stops_abstaining_is_named(tokenizer: PreTrainedTokenizerBase, tmp_path: Path) -> None:
