@@ -6,12 +6,6 @@ sending the demo's conversations with their tools, plain and streamed. Then the 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +18,7 @@ from slmswap.data.openai import openai_request
 from slmswap.gateway import load_traffic, read_exchanges
 from slmswap.schema import Conversation, Message, ToolCall
 from tests.cli.cli import slmswap
+from tests.gateway.processes import served, start_slmswap, stop
 from tests.gateway.standin import free_port
 
 pytestmark = pytest.mark.slow
@@ -32,49 +27,14 @@ EXAMPLES = 3
 MAX_TOKENS = 48
 
 
-def _process(args: list[str], log: Path, ready: str, timeout: float) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "slmswap", *args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    deadline = time.monotonic() + timeout
-    while True:
-        assert process.poll() is None, log.read_text()
-        try:
-            with urllib.request.urlopen(ready, timeout=2):
-                return process
-        except OSError:
-            assert time.monotonic() < deadline, f"not ready within {timeout:g} s: {log.read_text()}"
-            time.sleep(0.5)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> int:
-    process.send_signal(signal.SIGINT)
-    try:
-        return process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-
-
 @pytest.fixture(scope="module")
 def stack(exported: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
     """``slmswap serve`` of the export, and ``slmswap gateway`` in front of it: their base URLs and the store."""
     root = tmp_path_factory.mktemp("gateway-e2e")
-    serve_port, gateway_port = free_port(), free_port()
-    upstream = f"http://127.0.0.1:{serve_port}/v1"
-    server = _process(
-        ["serve", str(exported), "--port", str(serve_port), "--engine", "transformers"],
-        root / "serve.log",
-        f"{upstream}/models",
-        600,
-    )
+    gateway_port = free_port()
     store = root / "traffic.db"
-    try:
-        gateway = _process(
+    with served(exported, root / "serve.log") as (upstream, _):
+        gateway = start_slmswap(
             ["gateway", "--upstream", upstream, "--store", str(store), "--port", str(gateway_port)],
             root / "gateway.log",
             f"http://127.0.0.1:{gateway_port}/healthz",
@@ -83,9 +43,7 @@ def stack(exported: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         try:
             yield upstream, f"http://127.0.0.1:{gateway_port}/v1", store
         finally:
-            assert _stop(gateway) == 0, (root / "gateway.log").read_text()
-    finally:
-        _stop(server)
+            assert stop(gateway) == 0, (root / "gateway.log").read_text()
 
 
 def _prompts() -> list[Conversation]:
