@@ -14,7 +14,7 @@ from slmswap.errors import FormatError
 from slmswap.evaluation.prompts import EvalItem, eval_items
 from slmswap.metrics.task import canonical_turn
 from slmswap.schema import Conversation, Message, ToolCall
-from slmswap.serving.readable import narrowed_template
+from slmswap.serving.readable import casting_tools, narrowed_template
 from slmswap.trained.manifest import Manifest, load_trained_tokenizer
 
 if TYPE_CHECKING:
@@ -48,9 +48,12 @@ def served_turn(
     """The assistant turn ``slmswap serve`` reads out of ``text`` (generated after the rendered prompt
     ``prefix``) with the tokenizer's ``response_template`` narrowed to the offered ``tools`` (as
     :mod:`~slmswap.serving.transformers_engine` has ``transformers serve`` read it, and the vLLM plugin)."""
+    from transformers.utils.chat_parsing import parse_response  # not the tokenizer's: serve's layer narrows that
+
     offered: list[Any] | None = list(tools) if tools else None
-    schema = narrowed_template(getattr(tokenizer, "response_template", None), offered)
-    parsed: Any = tokenizer.parse_response(text, schema, prefix=prefix, tools=offered)
+    template = getattr(tokenizer, "response_template", None)
+    schema = narrowed_template(template, offered)
+    parsed: Any = parse_response(text, schema, prefix=prefix, tools=casting_tools(template, offered))
     calls = [
         ToolCall(name=entry["function"]["name"], arguments=entry["function"].get("arguments") or {})
         for entry in parsed.get("tool_calls") or []

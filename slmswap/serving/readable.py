@@ -29,7 +29,13 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-__all__ = ["guarded_response_template", "narrowed_template", "offered_names", "offered_tools_template"]
+__all__ = [
+    "casting_tools",
+    "guarded_response_template",
+    "narrowed_template",
+    "offered_names",
+    "offered_tools_template",
+]
 
 _STRING_BODY = r'(?:[^"\\\x00-\x1f]++|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})'
 _CALL_NAME = f'(?<slmswap_name>"{_STRING_BODY}++")'
@@ -191,3 +197,21 @@ def narrowed_template(template: Any, tools: Sequence[Any] | None) -> Any:
     """:func:`offered_tools_template` of ``template`` for a request's OpenAI ``tools``; a template that is not
     a dict (none, or one transformers already loaded) as it is."""
     return offered_tools_template(template, offered_names(tools)) if isinstance(template, dict) else template
+
+
+_UNTYPED_CONTENT = frozenset({"xml-inline", "kv-lines"})
+"""transformers' content parsers whose values are text (``<parameter=n>5</parameter>``): only the tool's schema
+says that ``5`` is a number."""
+
+
+def casting_tools(template: Any, tools: list[Any] | None) -> list[Any] | None:
+    """The ``tools`` to hand transformers' response parser, which casts each string argument to the type the
+    tool's schema declares: ``None`` (no cast) when ``template`` reads calls only from typed syntax (JSON,
+    Python literals), so that a served call is what the model wrote (``"passengers": "1"`` stays a string, as
+    the offline evaluation reads it and scores it against the schema); ``tools`` when a region's syntax has no
+    types (XML parameters, ``key: value`` lines), where the schema is how its values are read."""
+    if not isinstance(template, dict):
+        return tools
+    fields = template.get("fields") or {}
+    untyped = any(isinstance(f, dict) and f.get("content") in _UNTYPED_CONTENT for f in fields.values())
+    return tools if untyped else None

@@ -1,7 +1,8 @@
 """``transformers serve`` as ``slmswap serve`` runs it: the engine itself, with one addition around its response
 parsing. The exported ``response_template`` already reads every generation (calls that are not well-formed come
 back as content, see :mod:`slmswap.serving.readable`); this layer narrows it, request by request, to the tools
-that request offers, so that a call to any other name comes back as content too.
+that request offers, so that a call to any other name comes back as content too; and it keeps transformers from
+casting a typed call's arguments to the tools' schemas, so that a served call is what the model wrote.
 
 Run as ``python -m slmswap.serving.transformers_engine serve DIR ...`` (the ``transformers serve`` arguments).
 """
@@ -13,17 +14,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from slmswap.errors import ConfigError
-from slmswap.serving.readable import narrowed_template
+from slmswap.serving.readable import casting_tools, narrowed_template
 
 __all__ = ["install", "main", "offered_parse_response"]
 
 
 def offered_parse_response(parse: Callable[..., Any]) -> Callable[..., Any]:
     """``parse`` (transformers' ``parse_response(text, template, *, prefix, tools)``) reading ``template``
-    narrowed to the ``tools`` of the call."""
+    narrowed to the ``tools`` of the call, casting arguments only where its syntax has no types
+    (:func:`~slmswap.serving.readable.casting_tools`)."""
 
     def parse_offered(text: str, template: Any, *, prefix: str | None = None, tools: Any = None) -> Any:
-        return parse(text, narrowed_template(template, tools), prefix=prefix, tools=tools)
+        return parse(text, narrowed_template(template, tools), prefix=prefix, tools=casting_tools(template, tools))
 
     return parse_offered
 
@@ -49,7 +51,8 @@ def install() -> None:
         """transformers' streaming parser, reading the template narrowed to the request's tools."""
 
         def __init__(self, response_template: Any, prefix: str | None = None, *, tools: Any = None) -> None:
-            super().__init__(narrowed_template(response_template, tools), prefix, tools=tools)
+            narrowed = narrowed_template(response_template, tools)
+            super().__init__(narrowed, prefix, tools=casting_tools(response_template, tools))
 
     tokenization._template_parse_response = offered_parse_response(tokenization._template_parse_response)
     serving.ResponseParser = OfferedToolsParser

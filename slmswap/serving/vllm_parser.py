@@ -55,8 +55,10 @@ RESPONSE_TEMPLATE = json.loads(@TEMPLATE@)
 def read_answer(model_output, tools):
     """The answer's content (or None) and its calls as (name, arguments JSON) pairs: every call when all of
     them are well-formed and name one of the offered tools (OpenAI tool dicts), else none, and the text is the
-    content. Arguments are cast to the tools' schemas as transformers serve casts them."""
-    parsed = parse_response(model_output, narrowed_template(RESPONSE_TEMPLATE, tools), prefix="", tools=tools)
+    content. Arguments are passed on as the model wrote them, cast to the tools' schemas only where the call
+    syntax has no types, as slmswap serve reads them."""
+    offered = narrowed_template(RESPONSE_TEMPLATE, tools)
+    parsed = parse_response(model_output, offered, prefix="", tools=casting_tools(RESPONSE_TEMPLATE, tools))
     calls = [
         (entry["function"]["name"], json.dumps(entry["function"].get("arguments") or {}, ensure_ascii=False))
         for entry in parsed.get("tool_calls") or []

@@ -285,3 +285,46 @@ def test_generated_text_reads_back_as_calls_or_content_never_an_error(
                 assert read.strip().endswith(written.strip()), (where, read)
     assert {"well_formed", "truncated", "prose"} <= set(seen)
     assert format_name == "structured" or {"malformed", "unknown_tool"} <= set(seen) or template == "glm4moe"
+
+
+@pytest.mark.parametrize(
+    ("format_name", "template"),
+    [("hermes", "smollm2"), ("xml", "qwen2_5"), ("native", "qwen2_5"), ("native", "glm4moe")],
+)
+def test_a_served_call_is_what_the_model_wrote_cast_only_where_its_syntax_has_no_types(
+    format_name: str,
+    template: str,
+    exported_tokenizers: Callable[[str, str], Exported],
+    tmp_path: Path,
+    slmswap_serve_layer: None,
+) -> None:
+    """A JSON call's ``"passengers": "1"`` (the schema says integer) is served as the model wrote it, a string,
+    through every engine path, as the offline evaluation reads it; GLM's XML parameters have no types, and the
+    schema reads its ``1`` as the integer."""
+    from transformers.cli.serving.utils import parse_assistant_message
+
+    from slmswap.evaluation.generation import stop_markers
+
+    trained_tokenizer, fmt, served_tokenizer = exported_tokenizers(format_name, template)
+    plugin = _vllm_plugin(served_tokenizer.response_template, tmp_path)
+    properties = {"passengers": {"type": "integer"}, "city": {"type": "string"}}
+    tool = Tool(name="book_flight", parameters={"type": "object", "properties": properties})
+    before = Conversation(messages=(Message.user("A flight to Oslo for one."),), tools=(tool,))
+    untyped = template == "glm4moe"
+    written = {"passengers": 1 if untyped else "1", "city": "Oslo"}
+    text = fmt.render_assistant(Message.assistant(tool_calls=[ToolCall(name="book_flight", arguments=written)]))
+    prompt = fmt.render(trained_tokenizer, before, add_generation_prompt=True)
+    prompt_ids = trained_tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    _, tools = openai_request(before)
+    end = "" if untyped else stop_markers(trained_tokenizer)[0]
+    ids = served_tokenizer(text + end, add_special_tokens=False)["input_ids"]
+    cleaned = served_tokenizer.decode(ids, skip_special_tokens=True)
+    _, _, calls = parse_assistant_message(served_tokenizer, NO_MODEL, ids, [prompt_ids], cleaned, tools)
+    _, streamed_calls = _streamed(served_tokenizer, ids, prompt_ids, tools)
+    _, vllm_calls = plugin.read_answer(text, tools)
+    turn = served_turn(served_tokenizer, text + end, tools, prefix=prompt)
+    served = {"passengers": 1, "city": "Oslo"} if untyped else written
+    assert [json.loads(c.arguments) for c in calls or []] == [served], text
+    assert [json.loads(c.arguments) for c in streamed_calls] == [served], text
+    assert [json.loads(arguments) for _, arguments in vllm_calls] == [served], text
+    assert [c.arguments for c in turn.tool_calls] == [served], text
