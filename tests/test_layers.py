@@ -17,7 +17,7 @@ PLAN: list[tuple[str, list[str]]] = [
     ("formats, masks, scoring, loaders", ["formats", "templates", "metrics", "data"]),
     ("the trained-model artefact", ["trained"]),
     ("the jobs", ["evaluation", "serving", "train", "gateway", "live", "curation"]),
-    ("checks and shells", ["doctor", "demo", "cli", "__main__", "slmswap"]),
+    ("checks and shells", ["doctor", "demo", "bakeoff", "cli", "__main__", "slmswap"]),
 ]
 """Rooms from the ground up; a room may import only rooms listed before it (within a floor, in the order given)."""
 

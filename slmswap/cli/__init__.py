@@ -1,7 +1,7 @@
 """The ``slmswap`` command line: list formats, inspect what gets trained, run the doctor, train from a YAML
 job, evaluate, compare and report runs, export and serve a trained model, record a hosted LLM's traffic through
 the gateway and read it back, curate traffic or logs into splits (and relabel them with a teacher), judge the
-swap on live traffic, and the end-to-end demo.
+swap on live traffic, the end-to-end demo, and the format bake-off.
 
 Exit codes: 0 success, 1 a check failed (the doctor found a failure, a required improvement is missing),
 2 a usage or input error (bad arguments, missing or malformed files); messages go to stderr.
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from slmswap._files import field_message
 from slmswap._version import __version__
+from slmswap.cli._bakeoff import BAKEOFF
 from slmswap.cli._common import EXIT_CHECK, EXIT_INPUT, Parser, fail
 from slmswap.cli._curate import COMMANDS as CURATION_COMMANDS
 from slmswap.cli._demo import DEMO
@@ -47,6 +48,7 @@ _COMMANDS = (
     *CURATION_COMMANDS,
     LIVE,
     DEMO,
+    BAKEOFF,
 )
 
 
