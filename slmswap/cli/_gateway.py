@@ -94,10 +94,30 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
     modes.add_argument(
         "--mode",
-        choices=("record", "shadow"),
+        choices=("record", "shadow", "canary", "slm"),
         default="record",
         help="record: the LLM only; shadow: the LLM answers, the small model answers the same request in the "
-        "background and both answers are stored as a pair (default: %(default)s)",
+        "background and both answers are stored as a pair; canary: the small model answers a share of the callers "
+        "(--fraction); slm: the small model answers every caller (default: %(default)s)",
+    )
+    modes.add_argument(
+        "--fraction",
+        type=float,
+        metavar="P",
+        help="canary: the share of callers (by a stable hash of their tag or user) the small model answers",
+    )
+    modes.add_argument(
+        "--no-fallback",
+        dest="fallback",
+        action="store_false",
+        help="canary and slm: pass on the small model's answer even when it is not valid (default: the LLM "
+        "answers instead, and the reason is stored)",
+    )
+    modes.add_argument(
+        "--hedge",
+        action="store_true",
+        help="canary and slm: ask the LLM at the same time as the small model, not only after a fallback (no "
+        "wait on a fallback, every row a pair, the LLM paid for every request)",
     )
     modes.add_argument(
         "--slm-model", metavar="NAME", help="the model name sent to the small model (default: the client's)"
@@ -139,6 +159,9 @@ def _gateway(args: argparse.Namespace) -> int:
         mode=args.mode,
         slm_model=args.slm_model,
         slm_timeout=args.slm_timeout,
+        fraction=args.fraction,
+        fallback=args.fallback,
+        hedge=args.hedge,
     )
     run_gateway(config, host=args.host, port=args.port, access_log=args.access_log)
     return EXIT_OK

@@ -9,7 +9,7 @@ from pathlib import Path
 from slmswap._files import write_atomically
 from slmswap.cli._common import EXIT_OK, Command
 from slmswap.errors import ConfigError
-from slmswap.live import DEFAULT_BAR, LIVE_METRICS, Bar, live_verdict, parse_bar, parse_time
+from slmswap.live import DEFAULT_BAR, LIVE_METRICS, Bar, live_html, live_verdict, parse_bar, parse_time
 
 
 def _bar(text: str) -> Bar:
@@ -50,7 +50,13 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TIME",
         help="only requests at or after this ISO 8601 time (UTC without a zone)",
     )
-    parser.add_argument("--out", metavar="FILE", default=None, help="also write the report as Markdown")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="also write the report into DIR: live.md (Markdown) and live.html (a page with a chart of each "
+        "agreement figure over the requests, inside its confidence sequence)",
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -58,8 +64,13 @@ def _run(args: argparse.Namespace) -> int:
     text = report.to_markdown()
     print(text, end="")
     if args.out:
-        write_atomically(Path(args.out), text)
-        print(f"wrote {args.out}")
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"{out}: --out names a directory (live.md and live.html go into it), and this is a file")
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomically(out / "live.md", text)
+        write_atomically(out / "live.html", live_html(report))
+        print(f"wrote {out / 'live.md'} and {out / 'live.html'}")
     return EXIT_OK
 
 

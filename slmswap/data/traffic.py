@@ -108,6 +108,7 @@ EXCHANGES = sa.Table(
     sa.Column("mode", sa.String(16)),
     sa.Column("answered_by", sa.String(16)),
     sa.Column("fallback_reason", sa.Text),
+    sa.Column("llm_asked", sa.String(16)),
     sa.Column("slm_model", sa.Text),
     sa.Column("slm_content", sa.Text),
     sa.Column("slm_tool_calls", _JSON),
@@ -132,7 +133,10 @@ Columns: ``id`` (the gateway's exchange id, also sent to the client as ``X-Slmsw
 
 Schema 2 adds, all nullable (``None`` in a row recorded before them): ``mode`` (the gateway's mode: ``record``,
 ``shadow``, ``canary``, ``slm``), ``answered_by`` (whose answer the client got: ``llm`` or ``slm``),
-``fallback_reason`` (why the small model's answer was replaced by the LLM's), and the small model's side as the
+``fallback_reason`` (why the small model's answer was replaced by the LLM's), ``llm_asked`` (``always``: the LLM
+was asked whatever the small model answered, as in record and shadow mode, for a caller outside the canary, and
+with ``--hedge``; ``on_fallback``: only when the small model's answer was not valid, so such a row's pair was
+chosen by its outcome and never enters the live agreement), and the small model's side as the
 LLM's: ``slm_model``, ``slm_content``, ``slm_tool_calls``, ``slm_finish_reason``, ``slm_prompt_tokens``,
 ``slm_completion_tokens``, ``slm_total_tokens``, ``slm_status`` (its HTTP status), ``slm_error`` (why it gave no
 usable answer: an error, a timeout, a malformed answer) and ``slm_ms``. When the client got the small model's
@@ -144,6 +148,7 @@ _SCHEMA_2 = (
     "mode",
     "answered_by",
     "fallback_reason",
+    "llm_asked",
     "slm_model",
     "slm_content",
     "slm_tool_calls",
@@ -269,7 +274,8 @@ def read_exchanges(
     """Every exchange in ``store`` (a path, a URL or an engine) as a dict of its columns, oldest first.
 
     ``since`` keeps those recorded from then on; ``tag`` those with that caller tag; ``usable=True`` only the
-    answered ones (HTTP 200, no error), the ones that are training data.
+    answered ones with the LLM's answer (HTTP 200, no error, and the LLM asked: a row the small model answered
+    alone, in ``canary`` or ``slm`` mode, holds no LLM answer), the ones that are training data.
     """
     engine = store if isinstance(store, sa.Engine) else open_store(store)
     table = EXCHANGES
@@ -279,7 +285,11 @@ def read_exchanges(
     if tag is not None:
         query = query.where(table.c.tag == tag)
     if usable:
-        query = query.where(table.c.status == 200, table.c.error.is_(None))
+        query = query.where(
+            table.c.status == 200,
+            table.c.error.is_(None),
+            sa.or_(table.c.answered_by.is_(None), table.c.answered_by != "slm", table.c.upstream_ms.is_not(None)),
+        )
     try:
         with engine.connect() as connection:
             for row in connection.execute(query):

@@ -1,4 +1,5 @@
-"""Inline SVG charts for the HTML report: horizontal bars with intervals, and line charts.
+"""Inline SVG charts for the HTML reports: horizontal bars with intervals, line charts, and a line with its
+confidence band.
 
 Every chart carries a visible title, axis labels and a ``<title>`` for screen readers; colours are CSS
 classes (``series-0``, ``series-1``, ...) and text is ``currentColor``, so the page's light and dark styles
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from slmswap.metrics.stats import Interval
 
-__all__ = ["Bar", "Line", "bar_chart", "line_chart"]
+__all__ = ["Band", "Bar", "Line", "band_chart", "bar_chart", "line_chart"]
 
 _LEFT_PAD = 12
 
@@ -33,6 +34,15 @@ class Line:
 
     label: str
     points: Sequence[tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class Band:
+    """A series with a band around it: at each ``x``, the value and the band's lower and upper edge."""
+
+    label: str
+    points: Sequence[tuple[float, float, float, float]]
+    """``(x, value, lower, upper)``, in order of ``x``."""
 
 
 def _esc(text: str) -> str:
@@ -125,6 +135,51 @@ def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
+class _Frame:
+    """A chart's plot area: data coordinates to the SVG's, and the grid, ticks, axes and axis labels."""
+
+    width, height = 520, 300
+    left, right, top, bottom = 78, 20, 44, 300 - 62
+
+    def __init__(self, xs: Sequence[float], y_ticks: list[float]) -> None:
+        self.x_ticks = _nice_ticks(min(0.0, min(xs)), max(xs), count=6)
+        self.y_ticks = y_ticks
+
+    def at(self, x: float, y: float) -> tuple[float, float]:
+        """The SVG point of the data point ``(x, y)``."""
+        (x_min, x_max), (y_min, y_max) = (self.x_ticks[0], self.x_ticks[-1]), (self.y_ticks[0], self.y_ticks[-1])
+        return (
+            self.left + (x - x_min) / (x_max - x_min) * (self.width - self.left - self.right),
+            self.bottom - (y - y_min) / (y_max - y_min) * (self.bottom - self.top),
+        )
+
+    def axes(self, parts: list[str]) -> None:
+        """The grid and the ticks (drawn first, under the data)."""
+        left, right, bottom = self.left, self.right, self.bottom
+        for tick in self.y_ticks:
+            _, y = self.at(self.x_ticks[0], tick)
+            parts.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{self.width - right}" y2="{y:.1f}"/>')
+            parts.append(f'<text class="tick" x="{left - 6}" y="{y + 5:.1f}" text-anchor="end">{tick:g}</text>')
+        for tick in self.x_ticks:
+            x, _ = self.at(tick, self.y_ticks[0])
+            parts.append(f'<text class="tick" x="{x:.1f}" y="{bottom + 20}" text-anchor="middle">{tick:g}</text>')
+        parts.append(f'<line class="axis" x1="{left}" y1="{bottom}" x2="{self.width - right}" y2="{bottom}"/>')
+        parts.append(f'<line class="axis" x1="{left}" y1="{self.top}" x2="{left}" y2="{bottom}"/>')
+
+    def labels(self, parts: list[str], x_label: str, y_label: str) -> None:
+        """The axis labels, and the end of the chart."""
+        middle = (self.top + self.bottom) / 2
+        parts.append(
+            f'<text class="axis-label x-label" x="{(self.left + self.width - self.right) / 2:.0f}" '
+            f'y="{self.height - 16}" text-anchor="middle">{_esc(x_label)}</text>'
+        )
+        parts.append(
+            f'<text class="axis-label y-label" x="18" y="{middle:.0f}" text-anchor="middle" '
+            f'transform="rotate(-90 18 {middle:.0f})">{_esc(y_label)}</text>'
+        )
+        parts.append("</svg>")
+
+
 def line_chart(
     title: str,
     lines: Sequence[Line],
@@ -134,32 +189,13 @@ def line_chart(
     y_range: tuple[float, float] | None = None,
 ) -> str:
     """Lines with a marker at every point; the y axis starts at zero (or covers ``y_range``)."""
-    width, height = 520, 300
-    left, right, top, bottom = 78, 20, 44, height - 62
     xs = [x for line in lines for x, _ in line.points] or [0.0, 1.0]
     ys = [y for line in lines for _, y in line.points] or [0.0, 1.0]
-    y_ticks = _nice_ticks(*(y_range or (min(0.0, min(ys)), max(ys))))
-    x_ticks = _nice_ticks(min(0.0, min(xs)), max(xs), count=6)
-    x_min, x_max, y_min, y_max = x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1]
-
-    def at(x: float, y: float) -> tuple[float, float]:
-        return (
-            left + (x - x_min) / (x_max - x_min) * (width - left - right),
-            bottom - (y - y_min) / (y_max - y_min) * (bottom - top),
-        )
-
-    parts = _open(width, height, title, f"{y_label} by {x_label}")
-    for tick in y_ticks:
-        _, y = at(x_min, tick)
-        parts.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="tick" x="{left - 6}" y="{y + 5:.1f}" text-anchor="end">{tick:g}</text>')
-    for tick in x_ticks:
-        x, _ = at(tick, y_min)
-        parts.append(f'<text class="tick" x="{x:.1f}" y="{bottom + 20}" text-anchor="middle">{tick:g}</text>')
-    parts.append(f'<line class="axis" x1="{left}" y1="{bottom}" x2="{width - right}" y2="{bottom}"/>')
-    parts.append(f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{bottom}"/>')
+    frame = _Frame(xs, _nice_ticks(*(y_range or (min(0.0, min(ys)), max(ys)))))
+    parts = _open(frame.width, frame.height, title, f"{y_label} by {x_label}")
+    frame.axes(parts)
     for k, line in enumerate(lines):
-        points = [at(x, y) for x, y in line.points]
+        points = [frame.at(x, y) for x, y in line.points]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         parts.append(f'<polyline class="line series-{k}" points="{path}"/>')
         for (x, y), (step, value) in zip(points, line.points, strict=True):
@@ -167,13 +203,54 @@ def line_chart(
                 f'<circle class="series-{k}" cx="{x:.1f}" cy="{y:.1f}" r="3.5">'
                 f"<title>{_esc(f'{line.label}: {value:.4g} at step {step:g}')}</title></circle>"
             )
-    parts.append(
-        f'<text class="axis-label x-label" x="{(left + width - right) / 2:.0f}" y="{height - 16}" '
-        f'text-anchor="middle">{_esc(x_label)}</text>'
-    )
-    parts.append(
-        f'<text class="axis-label y-label" x="18" y="{(top + bottom) / 2:.0f}" text-anchor="middle" '
-        f'transform="rotate(-90 18 {(top + bottom) / 2:.0f})">{_esc(y_label)}</text>'
-    )
-    parts.append("</svg>")
+    frame.labels(parts, x_label, y_label)
+    return "".join(parts)
+
+
+_MAX_BAND_POINTS = 400
+"""A band of more points is thinned to about this many (evenly, the last point kept): the page stays small."""
+
+
+def band_chart(
+    title: str,
+    band: Band,
+    *,
+    x_label: str,
+    y_label: str,
+    threshold: tuple[str, float] | None = None,
+) -> str:
+    """A line on a 0–1 scale inside its shaded band (a confidence sequence around a running mean), with an
+    optional dashed horizontal line at ``threshold`` (its label, its value)."""
+    points = list(band.points)
+    if len(points) > _MAX_BAND_POINTS:
+        step = math.ceil(len(points) / _MAX_BAND_POINTS)
+        points = points[::step] + ([points[-1]] if (len(points) - 1) % step else [])
+    frame = _Frame([p[0] for p in points] or [0.0, 1.0], _nice_ticks(0.0, 1.0))
+    parts = _open(frame.width, frame.height, title, f"{y_label} by {x_label}, with its band")
+    frame.axes(parts)
+    if points:
+        edge = [frame.at(x, upper) for x, _, _, upper in points] + [
+            frame.at(x, lower) for x, _, lower, _ in points[::-1]
+        ]
+        parts.append(
+            f'<polygon class="band series-0" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in edge)}">'
+            f"<title>{_esc(f'{band.label}: its 95 % band')}</title></polygon>"
+        )
+        line = " ".join(f"{x:.1f},{y:.1f}" for x, y in (frame.at(x, value) for x, value, _, _ in points))
+        parts.append(f'<polyline class="line series-0" points="{line}"><title>{_esc(band.label)}</title></polyline>')
+        x, value, lower, upper = points[-1]
+        end_x, end_y = frame.at(x, value)
+        tip = f"{band.label}: {value:.3f} [{lower:.3f}, {upper:.3f}] after {x:g}"
+        parts.append(
+            f'<circle class="series-0" cx="{end_x:.1f}" cy="{end_y:.1f}" r="3.5"><title>{_esc(tip)}</title></circle>'
+        )
+    if threshold is not None:
+        label, value = threshold
+        _, y = frame.at(0.0, value)
+        parts.append(
+            f'<line class="threshold" x1="{frame.left}" y1="{y:.1f}" x2="{frame.width - frame.right}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{frame.width - frame.right - 4}" y="{y + 16:.1f}" text-anchor="end">'
+            f"{_esc(label)}</text>"
+        )
+    frame.labels(parts, x_label, y_label)
     return "".join(parts)

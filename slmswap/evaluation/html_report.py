@@ -36,7 +36,7 @@ from slmswap.metrics.stats import Interval
 if TYPE_CHECKING:
     from slmswap.trained.history import TrainingHistory
 
-__all__ = ["SECTIONS", "Page", "Section", "output_diff", "report_html"]
+__all__ = ["SECTIONS", "Page", "Section", "html_page", "html_table", "output_diff", "report_html"]
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,10 @@ def _column(name: str) -> str:
     return _esc(name).replace("_", "_<wbr>")
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Sequence[int] = ()) -> str:
-    """A table; ``header`` and the cells are HTML already (escape text first); ``numeric`` columns align right.
-    On a screen narrower than the table, the table scrolls inside its box and the page does not."""
+def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Sequence[int] = ()) -> str:
+    """A table in the reports' style; ``header`` and the cells are HTML already (escape text first);
+    ``numeric`` columns align right. On a screen narrower than the table, the table scrolls inside its box and
+    the page does not."""
 
     def cells(tag: str, row: Sequence[str]) -> str:
         return "".join(f"<{tag}{' class=num' if k in numeric else ''}>{cell}</{tag}>" for k, cell in enumerate(row))
@@ -122,7 +123,7 @@ def metrics_section(page: Page) -> str:
                 else "–"
             )
         rows.append(cells)
-    table = _table(["metric", *(_esc(run.label) for run in page.runs)], rows, numeric=range(1, len(page.runs) + 1))
+    table = html_table(["metric", *(_esc(run.label) for run in page.runs)], rows, numeric=range(1, len(page.runs) + 1))
     return f"<h2>Metrics</h2>{_legend(page.runs)}<figure>{chart}</figure>{table}"
 
 
@@ -144,7 +145,7 @@ def comparison_section(page: Page) -> str:
         header = ["metric", "difference", "95 % interval", "relative", "McNemar p", "significant"]
         parts.append(
             f"<h2>{_esc(label)} vs {_esc(page.runs[0].label)} (paired)</h2>"
-            f"{_table(header, cells, numeric=(1, 2, 3, 4))}<p class=muted>{_esc(SIGNIFICANCE_NOTE)}.</p>"
+            f"{html_table(header, cells, numeric=(1, 2, 3, 4))}<p class=muted>{_esc(SIGNIFICANCE_NOTE)}.</p>"
         )
     return "".join(parts)
 
@@ -185,9 +186,11 @@ def failures_section(page: Page) -> str:
     failures = [[_esc(reason), *(str(_failures(run)[reason]) for run in page.runs)] for reason in reasons]
     issues = [[_esc(kind), *(str(run.result.metrics.issue_counts.get(kind, 0)) for run in page.runs)] for kind in kinds]
     parts = ["<h2>Parse failures and issues</h2>", "<h3>Strict parse (examples per outcome)</h3>"]
-    parts.append(_table(["outcome", *header[1:]], failures, numeric=numeric))
+    parts.append(html_table(["outcome", *header[1:]], failures, numeric=numeric))
     parts.append("<h3>Issues (examples with each)</h3>")
-    parts.append(_table(["issue", *header[1:]], issues, numeric=numeric) if issues else "<p>No issue in any run.</p>")
+    parts.append(
+        html_table(["issue", *header[1:]], issues, numeric=numeric) if issues else "<p>No issue in any run.</p>"
+    )
     return "".join(parts)
 
 
@@ -205,7 +208,7 @@ def where_it_fails_section(page: Page) -> str:
             numeric = range(1, len(columns) + 2)
             tables.append(
                 f"<h3>{title}</h3>"
-                + _table(
+                + html_table(
                     [title.split()[-1], "examples", *map(_column, columns)],
                     [[_esc(cell) for cell in row] for row in rows],
                     numeric=numeric,
@@ -309,6 +312,7 @@ line.whisker{stroke:var(--fg);stroke-width:1.5}
 .series-0{fill:var(--s0);stroke:var(--s0)}.series-1{fill:var(--s1);stroke:var(--s1)}
 .series-2{fill:var(--s2);stroke:var(--s2)}.series-3{fill:var(--s3);stroke:var(--s3)}
 polyline.line{fill:none;stroke-width:2}rect{stroke:none}
+polygon.band{fill-opacity:.22;stroke:none}line.threshold{stroke:var(--fg);stroke-width:1.5;stroke-dasharray:6 4}
 .legend{list-style:none;padding:0;display:flex;gap:18px;margin:.4em 0}
 .swatch{display:inline-block;width:14px;height:14px;border-radius:3px;margin-right:6px;vertical-align:-2px}
 .legend .series-0{background:var(--s0)}.legend .series-1{background:var(--s1)}
@@ -325,7 +329,12 @@ def report_html(
 ) -> str:
     """The report as one self-contained HTML page: ``sections`` (default :data:`SECTIONS`) rendered in order."""
     page = Page(runs, title, history)
-    body = "".join(section(page) for section in sections)
+    return html_page(title, "".join(section(page) for section in sections))
+
+
+def html_page(title: str, body: str) -> str:
+    """One self-contained page in the reports' style (light and dark): ``title`` as its heading, then ``body``
+    (HTML already)."""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

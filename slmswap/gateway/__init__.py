@@ -13,9 +13,17 @@ from __future__ import annotations
 
 from slmswap.data.traffic import DEFAULT_STORE, export_traffic, load_traffic, read_exchanges
 from slmswap.gateway.redaction import BUILTIN_RULES, RedactionRule, Redactor, parse_rules
-from slmswap.gateway.server import EXCHANGE_HEADER, GatewayConfig, create_app, openai_error, run_gateway
+from slmswap.gateway.server import (
+    ANSWERED_BY_HEADER,
+    EXCHANGE_HEADER,
+    GatewayConfig,
+    create_app,
+    openai_error,
+    run_gateway,
+)
 
 __all__ = [
+    "ANSWERED_BY_HEADER",
     "BUILTIN_RULES",
     "DEFAULT_STORE",
     "EXCHANGE_HEADER",

@@ -137,6 +137,15 @@ class Exchange:
     upstream_ms: float | None = None
     shadow: asyncio.Task[SlmAnswer] | None = None
     """The small model's answer on its way (shadow mode)."""
+    answered_by: str = "llm"
+    """Whose answer the client gets: ``llm`` or ``slm``."""
+    fallback_reason: str | None = None
+    llm_asked: str = "always"
+    """``always`` (the LLM is asked whatever the small model answers) or ``on_fallback`` (only when its answer is
+    not valid: canary and slm modes without ``--hedge``)."""
+    """Why the small model's answer was replaced by the LLM's (``"reason: detail"``)."""
+    slm_columns: Mapping[str, Any] = field(default_factory=dict)
+    """The small model's side of the row (:func:`slm_fields`) when it was asked before the row is stored."""
 
     def upstream_done(self, since: float) -> None:
         """Note the upstream's latency: from ``since`` (the request sent) until now."""
@@ -163,8 +172,11 @@ class Exchange:
             "status": status,
             "upstream_ms": self.upstream_ms,
             "mode": self.mode,
-            "answered_by": "llm",
+            "answered_by": self.answered_by,
+            "fallback_reason": self.fallback_reason,
+            "llm_asked": self.llm_asked,
             **answer_fields(status, answer, error, redactor),
+            **self.slm_columns,
         }
         row["total_ms"] = (time.perf_counter() - self.started) * 1000
         row["redactions"] = dict(redactor.counts)

@@ -2,7 +2,13 @@
 
 - ``record``: every request to the LLM, recorded (the gateway's first job);
 - ``shadow``: the LLM answers the client; the small model gets the same request at the same time and its answer
-  is stored with the LLM's as a pair, never delaying the client or making it fail.
+  is stored with the LLM's as a pair, never delaying the client or making it fail;
+- ``canary``: a share of the callers (:mod:`slmswap.gateway.canary`) gets the small model's answer, the others
+  the LLM's;
+- ``slm``: every caller gets the small model's answer (the state after cut-over).
+
+In ``canary`` and ``slm`` an answer of the small model that is no valid answer to the request is replaced by the
+LLM's (:mod:`slmswap.gateway.fallback`), unless fallback is switched off.
 """
 
 from __future__ import annotations
@@ -13,8 +19,8 @@ from typing import Any, Literal
 
 __all__ = ["MODES", "Mode", "SlmAnswer", "slm_body"]
 
-Mode = Literal["record", "shadow"]
-MODES: tuple[Mode, ...] = ("record", "shadow")
+Mode = Literal["record", "shadow", "canary", "slm"]
+MODES: tuple[Mode, ...] = ("record", "shadow", "canary", "slm")
 """The gateway's modes, in the order a team goes through them."""
 
 

@@ -126,10 +126,15 @@ class Recorder:
                 future.set_exception(RecordError(f"the exchange could not be stored: {type(error).__name__}"))
 
     def _insert(self, items: Sequence[_Item]) -> None:
-        inserted = [row for row, _, update in items if not update]
+        # One executemany per set of columns: rows of different paths (an LLM's answer, the small model's, a
+        # refusal) name different columns, and an executemany needs every row to name the same ones.
+        inserted: dict[frozenset[str], list[Mapping[str, Any]]] = {}
+        for row, _, update in items:
+            if not update:
+                inserted.setdefault(frozenset(row), []).append(row)
         with self._engine.begin() as connection:
-            if inserted:
-                connection.execute(sa.insert(EXCHANGES), inserted)
+            for rows in inserted.values():
+                connection.execute(sa.insert(EXCHANGES), rows)
             for row, _, update in items:
                 if update:
                     values = {key: value for key, value in row.items() if key != "id"}

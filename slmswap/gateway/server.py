@@ -24,7 +24,7 @@ import logging
 import sys
 import time
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -39,19 +39,24 @@ from starlette.types import Receive, Scope, Send
 
 from slmswap.data.traffic import DEFAULT_STORE, open_store, store_name
 from slmswap.errors import ConfigError
-from slmswap.gateway.exchange import Exchange, request_tag, slm_fields
+from slmswap.gateway.canary import in_canary
+from slmswap.gateway.exchange import Exchange, answer_fields, request_tag, slm_fields
+from slmswap.gateway.fallback import invalid
 from slmswap.gateway.modes import MODES, Mode, SlmAnswer, slm_body
 from slmswap.gateway.recorder import Recorder, RecordError
 from slmswap.gateway.redaction import RedactionRule, Redactor, parse_rules
-from slmswap.gateway.sse import EventSplitter, StreamedAnswer, event_data
+from slmswap.gateway.sse import EventSplitter, StreamedAnswer, answer_events, event_data, streamed_answer
 from slmswap.gateway.upstream import ClientPool, Upstream
 
-__all__ = ["EXCHANGE_HEADER", "GatewayConfig", "create_app", "openai_error", "run_gateway"]
+__all__ = ["ANSWERED_BY_HEADER", "EXCHANGE_HEADER", "GatewayConfig", "create_app", "openai_error", "run_gateway"]
 
 _LOG = logging.getLogger("slmswap.gateway")
 
 EXCHANGE_HEADER = "x-slmswap-exchange"
 """The response header naming the exchange's row id in the store."""
+
+ANSWERED_BY_HEADER = "x-slmswap-answered-by"
+"""The response header naming whose answer the client got: ``llm`` or ``slm``."""
 
 # Response headers not passed back: hop-by-hop ones, and those the gateway's server writes itself.
 _NOT_RETURNED = frozenset(
@@ -86,6 +91,14 @@ class GatewayConfig:
             in the background and both answers are stored as a pair). See :mod:`slmswap.gateway.modes`.
         slm_model: The ``model`` the small model's requests name (``None``: the client's, as sent).
         slm_timeout: Seconds the small model may take to answer in full.
+        fraction: In ``canary`` mode, the share of callers (by a stable hash of their tag) the small model
+            answers; see :mod:`slmswap.gateway.canary`.
+        fallback: In ``canary`` and ``slm`` modes, replace an answer of the small model that is no valid answer
+            to the request by the LLM's (see :mod:`slmswap.gateway.fallback`); ``False``: the client gets what
+            the small model gave (a 502 or 504 when it gave no readable answer).
+        hedge: In ``canary`` and ``slm`` modes, ask the LLM at the same time as the small model instead of only
+            after a fallback: a fallback costs no extra wait, every row is a pair (the LLM's answer is stored as
+            an update of the row once it comes), and the LLM is paid for every request.
     """
 
     upstream: str
@@ -106,12 +119,25 @@ class GatewayConfig:
     mode: Mode = "record"
     slm_model: str | None = None
     slm_timeout: float = 30.0
+    fraction: float | None = None
+    fallback: bool = True
+    hedge: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.mode != "record" and self.slm is None:
             raise ConfigError(f"--mode {self.mode} needs the small model's URL (--slm)")
+        if self.mode == "canary" and self.fraction is None:
+            raise ConfigError("--mode canary needs the share of callers the small model answers (--fraction)")
+        if self.fraction is not None and self.mode != "canary":
+            raise ConfigError(f"--fraction is for --mode canary, not --mode {self.mode}")
+        if self.fraction is not None and not 0 <= self.fraction <= 1:
+            raise ConfigError(f"--fraction must be between 0 and 1, got {self.fraction!r}")
+        if self.hedge and self.mode not in ("canary", "slm"):
+            raise ConfigError(f"--hedge is for --mode canary or slm, not --mode {self.mode}")
+        if self.hedge and not self.fallback:
+            raise ConfigError("--hedge asks the LLM for the fallback, and --no-fallback has none")
         if not self.slm_timeout > 0:
             raise ConfigError(f"the small model's timeout must be positive, got {self.slm_timeout!r}")
 
@@ -130,6 +156,7 @@ def _passed_headers(headers: httpx.Headers, exchange_id: str | None) -> dict[str
     out = {name: value for name, value in headers.items() if name.lower() not in _NOT_RETURNED}
     if exchange_id is not None:
         out[EXCHANGE_HEADER] = exchange_id
+        out[ANSWERED_BY_HEADER] = "llm"
     return out
 
 
@@ -182,7 +209,7 @@ class _Gateway:
         try:
             yield
         finally:
-            if self._background:  # the pairs still coming: each ends within the small model's timeout
+            if self._background:  # the pairs still coming (a hedged LLM answer slower than this stays unpaired)
                 await asyncio.wait(self._background, timeout=self.config.slm_timeout + 1)
             await self._clients.aclose()
             if self._slm_clients is not None:
@@ -232,9 +259,74 @@ class _Gateway:
             slm = await task
             self.recorder.update(exchange.id, slm_fields(slm.status, slm.answer, slm.error, slm.milliseconds, redactor))
 
-        background = asyncio.ensure_future(pair())
+        self._later(pair())
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background, kept until it is done (and awaited when the gateway stops)."""
+        background = asyncio.ensure_future(work)
         self._background.add(background)
         background.add_done_callback(self._background.discard)
+
+    async def _hedge_pair(self, row_id: str, hedged: _Hedge, redactor: Redactor) -> None:
+        """The LLM's side of a row the small model answered (``--hedge``), stored as an update once it is whole:
+        its answer read as a plain one would be (a stream's events added up), ``upstream_ms`` the time to it."""
+        try:
+            response = await hedged.response
+            try:
+                content = await response.aread()
+            finally:
+                await response.aclose()
+        except httpx.HTTPError as exc:
+            values = answer_fields(0, None, f"the hedged LLM request failed ({type(exc).__name__})", redactor)
+        else:
+            answer: object
+            if response.is_success and "text/event-stream" in response.headers.get("content-type", ""):
+                streamed = streamed_answer(content)
+                answer, error = streamed.response(), streamed.error
+            else:
+                answer, error = _read_answer(response, content)
+            values = answer_fields(response.status_code, answer, error, redactor)
+        values["upstream_ms"] = (time.perf_counter() - hedged.sent) * 1000
+        self.recorder.update(row_id, values)
+
+    def serves_slm(self, tag: str | None) -> bool:
+        """Whether the small model answers this caller (``canary``: a stable share of callers; ``slm``: all)."""
+        mode = self.config.mode
+        return mode == "slm" or (mode == "canary" and in_canary(tag, self.config.fraction or 0.0))
+
+    async def answer_with_slm(
+        self, exchange: Exchange, body: dict[str, Any], redactor: Redactor, hedged: _Hedge | None
+    ) -> Response | None:
+        """The client's answer from the small model, recorded first; ``None`` when it falls back to the LLM (the
+        reason noted in ``exchange``, which the LLM's row then carries with the small model's side). ``hedged``:
+        the LLM's answer on its way (``--hedge``), stored with the row when the small model's answer stands."""
+        slm = await self.ask_slm(body)
+        exchange.slm_columns = slm_fields(slm.status, slm.answer, slm.error, slm.milliseconds, redactor)
+        bad = invalid(slm, body)
+        if bad is not None and self.config.fallback:
+            exchange.fallback_reason = redactor.text(f"{bad.reason}: {bad.detail}")[:4000]
+            return None
+        exchange.answered_by = "slm"
+        if bad is not None and bad.reason in ("timeout", "error", "malformed"):  # nothing to pass on
+            status = 504 if bad.reason == "timeout" else 502
+            message = redactor.text(f"the small model gave no answer ({bad.reason}: {bad.detail})")[:4000]
+            failed = openai_error(status, message, kind="upstream_error", code=f"slm_{bad.reason}")
+            content, media = bytes(failed.body), "application/json"
+        else:
+            status, content, media = 200, slm.content, "application/json"
+            message = None
+            if exchange.stream:
+                assert isinstance(slm.answer, dict)  # a valid answer (or one with bad calls) is an object
+                content, media = answer_events(slm.answer), "text/event-stream"
+        try:
+            await self.recorder.record(exchange.row(status, None, message, redactor))
+        except RecordError as exc:
+            return _unstored(exc)
+        finally:
+            if hedged is not None:  # read (and closed) whatever comes; with no row to update, it updates none
+                self._later(self._hedge_pair(exchange.id, hedged, redactor))
+        headers = {EXCHANGE_HEADER: exchange.id, ANSWERED_BY_HEADER: "slm"}
+        return Response(content, status, headers=headers, media_type=media)
 
     # -- requests --------------------------------------------------------------------------------------------
 
@@ -317,8 +409,6 @@ class _Gateway:
             mode=self.config.mode,
         )
         redactor = Redactor(self.rules, secrets=self.upstream.secrets(headers))
-        if self.config.mode == "shadow":
-            self.shadow(exchange, body)
         deployment = request.path_params.get("deployment")
         client = self.client
         try:
@@ -330,9 +420,19 @@ class _Gateway:
             )
         except (httpx.InvalidURL, ValueError) as exc:  # e.g. an Azure deployment name no URL can hold
             return openai_error(400, f"the request cannot be forwarded: {exc}", kind="invalid_request_error")
-        sent = time.perf_counter()
+        hedged: _Hedge | None = None
+        if self.serves_slm(exchange.tag):
+            if self.config.hedge:
+                hedged = _Hedge(asyncio.ensure_future(client.send(upstream_request, stream=True)))
+            else:
+                exchange.llm_asked = "on_fallback"
+            if (served := await self.answer_with_slm(exchange, body, redactor, hedged)) is not None:
+                return served
+        elif self.config.mode in ("shadow", "canary"):  # a canary shadows the callers outside it: more pairs
+            self.shadow(exchange, body)
+        sent = time.perf_counter() if hedged is None else hedged.sent
         try:
-            response = await client.send(upstream_request, stream=True)
+            response = await (client.send(upstream_request, stream=True) if hedged is None else hedged.response)
         except httpx.HTTPError as exc:
             exchange.upstream_done(sent)
             return await self._failed(exchange, redactor, exc)
@@ -372,6 +472,7 @@ class _Gateway:
             status, message, kind="upstream_error", code="upstream_timeout" if timed_out else "upstream_unreachable"
         )
         response.headers[EXCHANGE_HEADER] = exchange.id
+        response.headers[ANSWERED_BY_HEADER] = "llm"
         return response
 
     async def models(self, request: Request) -> Response:
@@ -408,6 +509,15 @@ class _Gateway:
             },
             status_code=200 if recorder.alive else 503,
         )
+
+
+@dataclass
+class _Hedge:
+    """The LLM's answer asked at the same time as the small model's (``--hedge``): the response on its way, and
+    when it was sent."""
+
+    response: asyncio.Future[httpx.Response]
+    sent: float = field(default_factory=time.perf_counter)
 
 
 def _no_constant(name: str) -> None:

@@ -1,6 +1,7 @@
 """Server-sent events of a streamed chat completion: cutting the upstream's bytes into events (each forwarded as
 soon as it is whole, byte for byte), and adding up the chunks' deltas into the answer a plain request would
-have given, which the codec (:func:`slmswap.data.openai.parse_openai_answer`) then reads like any other."""
+have given, which the codec (:func:`slmswap.data.openai.parse_openai_answer`) then reads like any other; and
+the reverse, a whole answer told as a stream's events (:func:`answer_events`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["EventSplitter", "StreamedAnswer", "event_data"]
+__all__ = ["EventSplitter", "StreamedAnswer", "answer_events", "event_data", "streamed_answer"]
 
 _SEPARATORS = (b"\r\n\r\n", b"\n\n", b"\r\r")
 
@@ -119,3 +120,35 @@ class StreamedAnswer:
         if self.usage is not None:
             body["usage"] = self.usage
         return body
+
+
+def streamed_answer(content: bytes) -> StreamedAnswer:
+    """A whole stream's bytes (``content``) added up into its answer (``[DONE]`` and comments skipped)."""
+    answer = StreamedAnswer()
+    for event in EventSplitter().feed(content):
+        data = event_data(event)
+        if data is not None and data.strip() != "[DONE]":
+            answer.add(data)
+    return answer
+
+
+def answer_events(answer: dict[str, Any]) -> bytes:
+    """A whole Chat Completions answer (one the codec reads) as the events a stream of it gives: a chunk with
+    the role, the text and the calls (each call whole, with its ``index``), a chunk with the finish reason and
+    the usage, then ``data: [DONE]``."""
+    choice = answer["choices"][0]
+    message = choice["message"]
+    delta: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
+    if message.get("tool_calls"):
+        delta["tool_calls"] = [{"index": k, **call} for k, call in enumerate(message["tool_calls"])]
+    head: dict[str, Any] = {key: answer[key] for key in ("id", "created", "model") if key in answer}
+    chunks: list[dict[str, Any]] = [
+        {**head, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+        {
+            **head,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": choice.get("finish_reason") or "stop"}],
+            **({"usage": answer["usage"]} if isinstance(answer.get("usage"), dict) else {}),
+        },
+    ]
+    return b"".join(f"data: {json.dumps(chunk)}\n\n".encode() for chunk in chunks) + b"data: [DONE]\n\n"

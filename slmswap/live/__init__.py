@@ -8,9 +8,18 @@ interval, it may be checked after every request.
 
 from slmswap.live.agreement import LIVE_METRICS, Agreement, AgreementTable, agreement_table, scored_pair
 from slmswap.live.confidence import ConfidenceSequence, confidence_sequence, exclusion_times, predictable_bets
-from slmswap.live.exchange import PairedExchange, is_store, parse_exchange, parse_time, read_exchanges, read_store
+from slmswap.live.exchange import (
+    PairedExchange,
+    is_store,
+    parse_exchange,
+    parse_time,
+    read_exchanges,
+    read_fallback_reasons,
+    read_store,
+)
+from slmswap.live.html import live_html
 from slmswap.live.report import LiveReport, live_verdict
-from slmswap.live.traffic import Fallbacks, ModelTraffic, fallbacks, model_traffic
+from slmswap.live.traffic import Fallbacks, ModelTraffic, fallback_counts, fallbacks, model_traffic
 from slmswap.live.verdict import DEFAULT_BAR, Bar, CutoverVerdict, Decision, decide, parse_bar
 
 __all__ = [
@@ -30,8 +39,10 @@ __all__ = [
     "confidence_sequence",
     "decide",
     "exclusion_times",
+    "fallback_counts",
     "fallbacks",
     "is_store",
+    "live_html",
     "live_verdict",
     "model_traffic",
     "parse_bar",
@@ -39,6 +50,7 @@ __all__ = [
     "parse_time",
     "predictable_bets",
     "read_exchanges",
+    "read_fallback_reasons",
     "read_store",
     "scored_pair",
 ]

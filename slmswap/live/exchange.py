@@ -31,7 +31,15 @@ from slmswap.data.openai import OpenAIAnswer, parse_openai_answer, parse_openai_
 from slmswap.errors import DataError
 from slmswap.schema import Tool
 
-__all__ = ["PairedExchange", "is_store", "parse_exchange", "parse_time", "read_exchanges", "read_store"]
+__all__ = [
+    "PairedExchange",
+    "is_store",
+    "parse_exchange",
+    "parse_time",
+    "read_exchanges",
+    "read_fallback_reasons",
+    "read_store",
+]
 
 
 @dataclass(frozen=True)
@@ -172,6 +180,20 @@ def is_store(source: str | os.PathLike[str]) -> bool:
         return False
 
 
+def read_fallback_reasons(
+    store: str | os.PathLike[str], *, since: datetime | float | str | None = None
+) -> Iterator[str | None]:
+    """For each request of a traffic store the small model was to answer (canary and slm modes), oldest first:
+    why its answer was replaced by the LLM's, or ``None`` when the client got it.
+
+    Raises:
+        ConfigError: When the store is missing or cannot be opened.
+    """
+    for row in traffic.read_exchanges(store, since=since):
+        if row["mode"] in ("canary", "slm") and (row["answered_by"] == "slm" or row["fallback_reason"] is not None):
+            yield row["fallback_reason"]
+
+
 def _stored_answer(row: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": row[f"{prefix}content"]}
     if row[f"{prefix}tool_calls"]:
@@ -195,13 +217,18 @@ def read_store(
 
     A pair is a row where the LLM gave a usable answer (the reference) and the small model was asked: its answer,
     or ``slm_error`` saying why it gave none (an error, a timeout, a malformed answer; these count against it).
-    A shadow row whose small model's side has not arrived yet is left out until it has.
+    A shadow row whose small model's side has not arrived yet is left out until it has. A fallback row where the
+    LLM was asked only because the small model's answer was not valid (``llm_asked="on_fallback"``: canary and slm
+    modes without ``--hedge``) is left out too: a pair chosen by its outcome would bias the agreement down (it is
+    counted among the fallbacks, :func:`read_fallback_reasons`).
 
     Raises:
         ConfigError: When the store is missing or cannot be opened.
     """
     for row in traffic.read_exchanges(store, since=since, usable=True):
         if row["mode"] in (None, "record") or (row["slm_status"] is None and row["slm_error"] is None):
+            continue
+        if row["llm_asked"] == "on_fallback":
             continue
         slm: OpenAIAnswer | None = None
         slm_error = row["slm_error"]

@@ -12,8 +12,15 @@ import numpy as np
 
 from slmswap.live.agreement import LIVE_METRICS, Agreement, AgreementTable, agreement_table
 from slmswap.live.confidence import ALPHA, confidence_sequence
-from slmswap.live.exchange import PairedExchange, is_store, parse_time, read_exchanges, read_store
-from slmswap.live.traffic import Fallbacks, ModelTraffic, fallbacks, model_traffic
+from slmswap.live.exchange import (
+    PairedExchange,
+    is_store,
+    parse_time,
+    read_exchanges,
+    read_fallback_reasons,
+    read_store,
+)
+from slmswap.live.traffic import Fallbacks, ModelTraffic, fallback_counts, fallbacks, model_traffic
 from slmswap.live.verdict import DEFAULT_BAR, Bar, CutoverVerdict, decide, parse_bar
 
 __all__ = ["LiveReport", "live_verdict"]
@@ -35,16 +42,20 @@ class LiveReport:
     """The first and the last request's time."""
     since: datetime | None = None
 
-    def to_markdown(self) -> str:
-        """The report as Markdown: the verdict, the agreement table (overall and per tool), latency and tokens,
-        fallbacks."""
-        lines = ["# Live verdict: the small model against the LLM", "", f"**{self.verdict.describe()}**", ""]
+    def window(self) -> str:
+        """One sentence: the paired requests read, from when to when, and the bar."""
         window = f"{self.requests} paired requests"
         if self.first is not None and self.last is not None:
             window += f", {self.first.isoformat()} to {self.last.isoformat()}"
         if self.since is not None:
             window += f" (since {self.since.isoformat()})"
-        lines += [window + f"; bar {self.verdict.bar}.", ""]
+        return window + f"; bar {self.verdict.bar}."
+
+    def to_markdown(self) -> str:
+        """The report as Markdown: the verdict, the agreement table (overall and per tool), latency and tokens,
+        fallbacks."""
+        lines = ["# Live verdict: the small model against the LLM", "", f"**{self.verdict.describe()}**", ""]
+        lines += [self.window(), ""]
         if self.agreement.unscored:
             lines += [f"{self.agreement.unscored} requests had an empty LLM answer, with nothing to agree with.", ""]
         lines += [
@@ -76,8 +87,7 @@ class LiveReport:
             "",
             "## Fallbacks",
             "",
-            f"{self.fallbacks.count} of {self.fallbacks.requests} requests fell back to the LLM "
-            f"({self.fallbacks.rate:.1%}).",
+            self.fallbacks.describe(),
         ]
         if self.fallbacks.reasons:
             lines += ["", "| reason | requests |", "|---|---:|"]
@@ -135,11 +145,16 @@ def live_verdict(
     """
     chosen = parse_bar(bar) if isinstance(bar, str) else bar
     start = parse_time(since if isinstance(since, str) else since.isoformat()) if since is not None else None
+    stored = isinstance(rows, (str, os.PathLike)) and is_store(rows)
     if isinstance(rows, (str, os.PathLike)):
-        exchanges: Iterable[PairedExchange] = read_store(rows) if is_store(rows) else read_exchanges(rows)
+        exchanges: Iterable[PairedExchange] = read_store(rows) if stored else read_exchanges(rows)
     else:
         exchanges = rows
     ordered = sorted((e for e in exchanges if start is None or e.time >= start), key=lambda e: e.time)
+    if isinstance(rows, (str, os.PathLike)) and stored:  # every request the small model was to answer
+        fell_back = fallback_counts(list(read_fallback_reasons(rows, since=start)))
+    else:
+        fell_back = fallbacks(ordered)
     table = agreement_table(ordered, alpha=alpha, include=(chosen.threshold,))
     # a figure that applies to no pair yet has an empty sequence
     figure = table.overall.get(chosen.metric) or Agreement(
@@ -150,7 +165,7 @@ def live_verdict(
         agreement=table,
         llm=model_traffic([e.llm for e in ordered], [e.llm_seconds for e in ordered]),
         slm=model_traffic([e.slm for e in ordered], [e.slm_seconds for e in ordered]),
-        fallbacks=fallbacks(ordered),
+        fallbacks=fell_back,
         requests=len(ordered),
         first=ordered[0].time if ordered else None,
         last=ordered[-1].time if ordered else None,

@@ -12,7 +12,7 @@ from slmswap.data.openai import OpenAIAnswer
 from slmswap.live.exchange import PairedExchange
 from slmswap.metrics import count_issue_kinds
 
-__all__ = ["Fallbacks", "ModelTraffic", "fallbacks", "model_traffic"]
+__all__ = ["Fallbacks", "ModelTraffic", "fallback_counts", "fallbacks", "model_traffic"]
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,23 @@ class Fallbacks:
         """The share of requests that fell back (0 when there were none)."""
         return self.count / self.requests if self.requests else 0.0
 
+    def describe(self) -> str:
+        """One sentence: how many of the requests fell back."""
+        if not self.requests:
+            return "The small model answered no client (shadow mode): nothing could fall back."
+        return (
+            f"{self.count} of the {self.requests} requests the small model was to answer fell back to the LLM "
+            f"({self.rate:.1%})."
+        )
+
 
 def fallbacks(exchanges: Sequence[PairedExchange]) -> Fallbacks:
     """The fallbacks among ``exchanges``, counted by reason kind."""
-    reasons = [exchange.fallback for exchange in exchanges if exchange.fallback is not None]
-    return Fallbacks(
-        count=len(reasons), requests=len(exchanges), reasons=count_issue_kinds([reason] for reason in reasons)
-    )
+    return fallback_counts([exchange.fallback for exchange in exchanges])
+
+
+def fallback_counts(reasons: Sequence[str | None]) -> Fallbacks:
+    """The fallbacks among requests, each given by its fallback reason (``None``: it did not fall back), counted
+    by reason kind."""
+    given = [reason for reason in reasons if reason is not None]
+    return Fallbacks(count=len(given), requests=len(reasons), reasons=count_issue_kinds([reason] for reason in given))

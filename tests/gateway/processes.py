@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from tests.gateway.standin import free_port
@@ -46,6 +46,25 @@ def stop(process: subprocess.Popen[bytes]) -> int:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def kill_tree(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL ``process`` and every process it started (``slmswap serve`` runs its engine as a child), children
+    first, as a crash of the machine's server would end them: nothing is told, nothing cleans up."""
+    children = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == process.pid]
+    for child in children:
+        with suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+    process.kill()
+    process.wait()
+
+
+def _parent(proc: Path) -> int | None:
+    try:
+        stat = (proc / "stat").read_text()
+    except OSError:  # the process ended meanwhile
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 @contextmanager

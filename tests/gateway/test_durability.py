@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -24,6 +24,7 @@ import pytest
 
 from slmswap.gateway import EXCHANGE_HEADER, GatewayConfig, create_app, read_exchanges
 from tests.gateway.conftest import TOOLS
+from tests.gateway.slm_standin import small_model
 from tests.gateway.standin import Received, free_port, serve_in_thread
 
 
@@ -91,7 +92,7 @@ class Load:
             thread.join(timeout=120)
 
     def _client(self, url: str, k: int, per_client: int | None) -> None:
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with httpx.Client(base_url=url, timeout=30, headers={"x-slmswap-tag": f"client-{k}"}) as client:
             j = 0
             while not self.stop.is_set() and (per_client is None or j < per_client):
                 text = f"load {self.name} client {k} request {j}"
@@ -125,12 +126,19 @@ def _check_nothing_lost(store: str, load: Load) -> list[dict[str, object]]:
     return rows
 
 
+@pytest.mark.parametrize("mode", ["record", "canary"])
 def test_kill_9_under_load_loses_no_answered_exchange_and_a_restart_carries_on(
-    upstream: tuple[str, Received], tmp_path: Path
+    upstream: tuple[str, Received], tmp_path: Path, mode: str
 ) -> None:
     base, _ = upstream
     store = str(tmp_path / "traffic.db")
-    with gateway_process(base, store, tmp_path / "gateway.log") as (url, process), Load([url], clients=16) as load:
+    with ExitStack() as stack:
+        options: list[str] = []
+        if mode == "canary":  # half the callers answered by a small model, the others by the LLM (and shadowed)
+            small = stack.enter_context(small_model())
+            options = ["--mode", "canary", "--fraction", "0.5", "--slm", small.url]
+        url, process = stack.enter_context(gateway_process(base, store, tmp_path / "gateway.log", *options))
+        load = stack.enter_context(Load([url], clients=16))
         deadline = time.monotonic() + 30
         while len(load.answered) < 150:
             assert time.monotonic() < deadline, f"only {len(load.answered)} answers in 30 s"
@@ -139,6 +147,8 @@ def test_kill_9_under_load_loses_no_answered_exchange_and_a_restart_carries_on(
         process.wait()
         load.stop.set()
     rows = _check_nothing_lost(store, load)
+    if mode == "canary":
+        assert {row["answered_by"] for row in rows} == {"llm", "slm"}
     print(f"kill -9 after {len(load.answered)} answered exchanges: {len(rows)} rows, none missing, none twice")
     with gateway_process(base, store, tmp_path / "gateway.log") as (url, _), Load([url], 4, per_client=5) as again:
         pass

@@ -11,11 +11,14 @@ from tests.live.pairs import planted, write_jsonl
 
 def test_the_command_prints_the_table_and_the_verdict(tmp_path: Path) -> None:
     source = write_jsonl(tmp_path / "pairs.jsonl", planted(0.97, 400, seed=1))
-    result = slmswap("live", source, "--bar", "arguments_exact_match>=0.90", "--out", tmp_path / "live.md")
+    result = slmswap("live", source, "--bar", "arguments_exact_match>=0.90", "--out", tmp_path / "live")
     assert result.returncode == 0, result.stderr
     assert "**cut over: arguments_exact_match" in result.stdout
     assert "| arguments_exact_match | 400 |" in result.stdout
-    assert (tmp_path / "live.md").read_text() in result.stdout
+    assert (tmp_path / "live" / "live.md").read_text() in result.stdout
+    page = (tmp_path / "live" / "live.html").read_text()
+    assert "<h2>Verdict: cut over</h2>" in page
+    assert page.count('<polygon class="band') == page.count('<svg class="chart"') >= 3  # each figure's band
     stopped = slmswap("live", source, "--bar", "valid_call>=0.999", "--since", "2026-12-02T10:05:00Z")
     assert stopped.returncode == 0, stopped.stderr
     assert "100 paired requests" in stopped.stdout
