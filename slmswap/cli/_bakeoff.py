@@ -53,7 +53,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run: 4 steps, 32 training and 8 held-out conversations, answers up to 48 tokens",
+        help="a smoke run: 4 steps, 32 training and 8 held-out conversations, answers up to 48 tokens (sizes "
+        "given as options win)",
     )
     api = parser.add_argument_group("LLM baseline", "also evaluate an OpenAI-compatible API with each format's prompt")
     api.add_argument("--api-base", metavar="URL", default=None, help="e.g. https://api.openai.com/v1")
@@ -71,7 +72,7 @@ def _bakeoff(args: argparse.Namespace) -> int:
         if value is not None and key not in ("data", "quick", "command", "handler", "verbose")
     }
     if args.quick:
-        given.update(QUICK)
+        given = {**QUICK, **given}  # sizes given with --quick win
     if "formats" in given:
         given["formats"] = split_formats(given["formats"])
     if args.data.endswith((".yaml", ".yml")):
