@@ -9,9 +9,11 @@ Phases alternate direct and gateway at each concurrency; each phase runs for ``-
 Reported: latency p50/p99 each way and what the gateway adds; requests/s each way; the gateway process's CPU
 time per request (what bounds its throughput on one core, whatever else the machine runs); the rows the store holds
 (every answered request must have one) and the recorded requests/s at the highest concurrency; streaming
-time-to-first-chunk each way. Goals on 2 cores: added p50 <= 3 ms and p99 <= 15 ms at 16 clients, >= 500
-recorded requests/s, streaming time-to-first-chunk added <= 5 ms. The load average (``uptime``) is recorded:
-other work on the machine falls on both sides alike but widens the tails.
+time-to-first-chunk each way; and shadow mode against record mode (a second gateway whose small model answers
+after ``--slm-delay-ms``), phases alternated, the client's added latency. Goals on 2 cores: added p50 <= 3 ms and
+p99 <= 15 ms at 16 clients, >= 500 recorded requests/s, streaming time-to-first-chunk added <= 5 ms, shadow mode
+adding <= 5 ms at p50. The load average (``uptime``) is recorded: other work on the machine falls on both sides
+alike but widens the tails.
 
     python benchmarks/gateway.py --out benchmarks/results/gateway.json
 """
@@ -30,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 ANSWER = json.dumps(
     {
@@ -234,6 +238,8 @@ def main() -> None:
     parser.add_argument("--delay-ms", type=float, default=20.0, help="the upstream's fixed delay (default 20)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each phase (default 4)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--slm-delay-ms", type=float, default=1000.0, help="the shadowed small model's delay")
+    parser.add_argument("--shadow-clients", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/gateway.json"))
     parser.add_argument("--upstream-only", type=float, help=argparse.SUPPRESS)  # the upstream process's entry
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -246,13 +252,22 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="slmswap-gateway-bench-"))
     store = workdir / "traffic.db"
-    upstream_port, gateway_port = _free_port(), _free_port()
+    upstream_port, gateway_port, slm_port, shadow_port = _free_port(), _free_port(), _free_port(), _free_port()
     upstream = subprocess.Popen(
         [sys.executable, __file__, "--upstream-only", str(args.delay_ms), "--port", str(upstream_port)]
+    )
+    slm = subprocess.Popen(
+        [sys.executable, __file__, "--upstream-only", str(args.slm_delay_ms), "--port", str(slm_port)]
     )
     gateway = subprocess.Popen(
         [sys.executable, "-m", "slmswap", "gateway", "--upstream", f"http://127.0.0.1:{upstream_port}/v1",
          "--store", str(store), "--port", str(gateway_port)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    shadow = subprocess.Popen(
+        [sys.executable, "-m", "slmswap", "gateway", "--upstream", f"http://127.0.0.1:{upstream_port}/v1",
+         "--store", str(workdir / "shadow.db"), "--port", str(shadow_port), "--mode", "shadow",
+         "--slm", f"http://127.0.0.1:{slm_port}/v1", "--slm-timeout", str(args.slm_delay_ms / 1000 * 5)],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
     result: dict[str, Any] = {
@@ -262,11 +277,15 @@ def main() -> None:
         "load_average_before": os.getloadavg(),
         "plain": {},
         "stream": {},
+        "shadow": {},
     }
     try:
         _wait(upstream_port, upstream)
         _wait(gateway_port, gateway)
+        _wait(slm_port, slm)
+        _wait(shadow_port, shadow)
         asyncio.run(load(gateway_port, 4, 1.0, REQUEST))  # warm both up (connections, first-request paths)
+        asyncio.run(load(shadow_port, 4, 1.0, REQUEST))
         recorded_before = _rows(store)
         gateway_requests = 0
         for clients in args.clients:
@@ -308,6 +327,27 @@ def main() -> None:
                 f"(p99 {entry['added_first_chunk_p99_ms']:+.2f} ms)",
                 flush=True,
             )
+        for clients in args.shadow_clients:  # record and shadow alternated, twice each: the same machine state
+            phases: dict[str, list[dict[str, Any]]] = {"record": [], "shadow": []}
+            for _ in range(2):
+                phases["record"].append(asyncio.run(load(gateway_port, clients, args.seconds / 2, REQUEST)))
+                phases["shadow"].append(asyncio.run(load(shadow_port, clients, args.seconds / 2, REQUEST)))
+            gateway_requests += sum(phase["requests"] for phase in phases["record"])
+            p50 = {mode: float(np.median([phase["p50_ms"] for phase in runs])) for mode, runs in phases.items()}
+            p99 = {mode: float(np.median([phase["p99_ms"] for phase in runs])) for mode, runs in phases.items()}
+            result["shadow"][str(clients)] = {
+                "phases": phases,
+                "record_p50_ms": p50["record"],
+                "shadow_p50_ms": p50["shadow"],
+                "added_p50_ms": p50["shadow"] - p50["record"],
+                "added_p99_ms": p99["shadow"] - p99["record"],
+            }
+            print(
+                f"shadow {clients:3d} clients: record p50 {p50['record']:6.2f} ms, shadow (a small model taking "
+                f"{args.slm_delay_ms:.0f} ms) p50 {p50['shadow']:6.2f} ms: added {p50['shadow'] - p50['record']:+.2f}"
+                f" ms (p99 {p99['shadow'] - p99['record']:+.2f} ms)",
+                flush=True,
+            )
         rows = _rows(store) - recorded_before
         top = result["plain"][str(max(args.clients))]["gateway"]
         result["rows_recorded"] = rows
@@ -320,7 +360,7 @@ def main() -> None:
         if rows != gateway_requests:
             raise SystemExit(f"the store holds {rows} rows for {gateway_requests} answered requests")
     finally:
-        for process in (gateway, upstream):
+        for process in (shadow, gateway, slm, upstream):
             process.terminate()
             process.wait(timeout=30)
     args.out.parent.mkdir(parents=True, exist_ok=True)
