@@ -7,6 +7,7 @@ an offline ``slmswap eval`` of the same export gives on the same prompts, scored
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from slmswap.data import load_demo_dataset
 from slmswap.data.openai import openai_request
 from slmswap.data.traffic import load_traffic
 from slmswap.evaluation import EvaluationResult, read_records
-from slmswap.gateway import GatewayConfig, create_app, read_exchanges
+from slmswap.gateway import EXCHANGE_HEADER, GatewayConfig, create_app, read_exchanges
 from slmswap.live import LIVE_METRICS, live_verdict, read_store, scored_pair
 from slmswap.metrics import Abstention, ArgumentsExactMatch, ToolNameMatch, ValidCall
 from slmswap.schema import Conversation
@@ -57,6 +58,13 @@ class Shadowed:
     direct: list[bytes]
 
 
+def _await_pair(store: Path, exchange: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(row["id"] == exchange and row["slm_ms"] is not None for row in read_exchanges(store)):
+        assert time.monotonic() < deadline, f"no small model's answer to {exchange} within {timeout:g} s"
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def shadowed(exported: Path, tmp_path_factory: pytest.TempPathFactory) -> Shadowed:
     from openai import OpenAI
@@ -66,17 +74,20 @@ def shadowed(exported: Path, tmp_path_factory: pytest.TempPathFactory) -> Shadow
     prompts = held_out()
     through, direct = [], []
     with served(exported, root / "serve.log") as (slm, _), reference_llm(load_demo_dataset("test")) as llm:
-        # The small model answers one request at a time: the last of ten waits for the nine before it.
         config = GatewayConfig(upstream=llm, store=str(store), slm=slm, mode="shadow", slm_model=str(exported),
                                slm_timeout=600)  # fmt: skip
         with serve_in_thread(create_app(config)) as gateway:
             app = OpenAI(base_url=f"{gateway}/v1", api_key="unused", max_retries=0)
             hosted = OpenAI(base_url=llm, api_key="unused", max_retries=0)
             for prompt in prompts:
-                through.append(app.chat.completions.with_raw_response.create(**_request(prompt)).http_response.content)
+                raw = app.chat.completions.with_raw_response.create(**_request(prompt))
+                through.append(raw.http_response.content)
                 direct.append(
                     hosted.chat.completions.with_raw_response.create(**_request(prompt)).http_response.content
                 )
+                # The next prompt once this one's pair is whole: transformers serve answers one request at a
+                # time and drops one that waited a minute in its queue, which ten at once would on a busy CPU.
+                _await_pair(store, raw.headers[EXCHANGE_HEADER])
         # the gateway's shutdown waits for the pairs still coming
     return Shadowed(store, prompts, through, direct)
 
