@@ -4,5 +4,5 @@
 # evaluation, and a report in slmswap-demo/report/. Arguments go to `slmswap demo` (e.g. --quick, --steps 96).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash .ci/install
+bash .ci/install constrained
 .venv/bin/slmswap demo "$@"

@@ -263,7 +263,13 @@ def _decoding(runs: list[Run]) -> list[str]:
     if not any(run.result.constrained for run in runs):
         return []
     each = ", ".join(f"{run.label} {'constrained' if run.result.constrained else 'unconstrained'}" for run in runs)
-    return ["", f"Decoding: {each} (constrained: within the format's grammar for the offered tools)."]
+    note = (
+        " Every run was constrained alike, which is fair: a deployed swap can decode the same way, with a serving "
+        "engine's guided decoding (vLLM's structured outputs)."
+        if all(run.result.constrained for run in runs)
+        else " The runs were decoded differently: their difference is partly the decoding's."
+    )
+    return ["", f"Decoding: {each} (constrained: within the format's grammar for the offered tools).{note}"]
 
 
 def report_summary(runs: list[Run]) -> str:

@@ -1,6 +1,7 @@
 """The live verdict's HTML page as a person sees it, in headless Chromium at 1280 px and at a phone's 390 px: it
-loads without errors (and never scrolls sideways), its tables are tables, each agreement figure has a chart with its title, axis labels and
-confidence band, the bar is drawn across the bar's figure, and nothing is wider than the window."""
+loads without errors and never scrolls sideways, its tables are tables, each agreement figure has a chart with
+its title, axis labels and confidence band, the bar is drawn across the bar's figure, and at 1280 px nothing is
+wider than the window."""
 
 from __future__ import annotations
 
