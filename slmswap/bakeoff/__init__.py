@@ -18,7 +18,7 @@ import sys
 import types
 from typing import Any
 
-from slmswap.bakeoff.holm import holm
+from slmswap.bakeoff.correction import holm
 from slmswap.bakeoff.options import DEFAULT_FORMATS, BakeoffOptions
 from slmswap.bakeoff.results import BakeoffResult, FormatOutcome, PairComparison
 from slmswap.bakeoff.run import bakeoff

@@ -1,6 +1,6 @@
 """What a bake-off found: each format's runs and comparisons, the ranking by the primary metric, and the paired
-difference of every pair of formats with Holm's correction over the pairs (:class:`BakeoffResult`, also written
-as ``bakeoff.json``)."""
+difference of every pair of formats with Holm's correction over the pairs: a :class:`BakeoffResult`, which the
+bake-off also writes as its JSON file."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from slmswap.bakeoff.holm import holm
+from slmswap.bakeoff.correction import holm
 from slmswap.evaluation.report import Run, prompt_mismatches
 from slmswap.metrics import Comparison, MetricValue, require_better
 from slmswap.metrics.scoring import SIGNIFICANCE_LEVEL

@@ -66,7 +66,7 @@ ERROR_FILE = "error.txt"
 
 
 def load_splits(options: BakeoffOptions) -> tuple[list[Conversation], list[Conversation]]:
-    """The training and held-out conversations the options name (see :attr:`BakeoffOptions.test`)."""
+    """The training and held-out conversations the options name (see the option ``test``)."""
     conversations = load_data(options.data, base=options.base)
     test_source = options.test
     if test_source is None and options.data.startswith(DEMO_PREFIX):
@@ -109,9 +109,9 @@ def bakeoff(
     say: Callable[[str], None] | None = None,
     progress: Progress | None = None,
 ) -> BakeoffResult:
-    """Run the bake-off the options describe (resuming what an earlier run into ``options.out`` finished) and
-    write its report and ``bakeoff.json``; ``say`` receives where it is, ``progress`` gives evaluation progress
-    bars. A format that fails is recorded with its error (:attr:`FormatOutcome.error`); check
+    """Run the bake-off the options describe, resuming what an earlier run into the same output directory
+    finished, and write its report and ``bakeoff.json``; ``say`` receives where it is, ``progress`` gives
+    evaluation progress bars. A format that fails is recorded with its error (:attr:`FormatOutcome.error`); check
     :attr:`BakeoffResult.ok`.
 
     Raises:

@@ -9,9 +9,11 @@ __all__ = ["holm"]
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm-adjusted p-values, in the order given: with ``m`` tests and the p-values sorted ascending
-    (``p_(1) <= ... <= p_(m)``), the ``k``-th smallest becomes ``max over j <= k of min(1, (m - j + 1) p_(j))``
-    (the running maximum keeps the adjusted values in the order of the raw ones).
+    """Holm-adjusted p-values, in the order given.
+
+    With ``m`` tests and the p-values sorted ascending, the ``k``-th smallest becomes the largest of
+    ``min(1, (m - j + 1) p_(j))`` over ``j`` up to ``k`` (the running maximum keeps the adjusted values in the
+    order of the raw ones).
 
     >>> holm([0.01, 0.04, 0.03])
     [0.03, 0.06, 0.06]
