@@ -111,8 +111,8 @@ def _failures(result: BakeoffResult) -> _Table:
 def _setup(result: BakeoffResult) -> list[str]:
     options = result.options
     held = [
-        f"model `{options['model']}`",
-        f"data `{options['data']}`" + (f", held-out `{options['test']}`" if options.get("test") else ""),
+        f"model {options['model']}",
+        f"data {options['data']}" + (f", held-out {options['test']}" if options.get("test") else ""),
         f"{options['steps']} LoRA steps of {options['batch_size']} at learning rate {options['learning_rate']:g}",
         f"seed {options['seed']}",
         f"{options['test_examples']} held-out conversations at most",
@@ -127,8 +127,8 @@ def _setup(result: BakeoffResult) -> list[str]:
     return [
         f"{PROMPT_NOTE}. {within}",
         "The same for every format: " + "; ".join(held) + ".",
-        f"Wall time of this invocation: {format_duration(result.seconds)} (what an earlier invocation finished "
-        "was read back).",
+        f"Wall time of this invocation: {format_duration(result.seconds)} (runs an earlier invocation finished "
+        "were read back, not timed again).",
     ]
 
 
@@ -182,7 +182,11 @@ def _chart(result: BakeoffResult) -> str:
     chart = bar_chart(
         f"{metric} per format (95 % bootstrap intervals)", result.ranking, series, x_label=metric, y_label="format"
     )
-    return f"<figure>{chart}</figure>"
+    legend = "".join(
+        f'<li><span class="swatch series-{k}" aria-hidden="true"></span>{html.escape(label)}</li>'
+        for k, label in enumerate(labels)
+    )
+    return f'<ul class="legend">{legend}</ul><figure>{chart}</figure>'
 
 
 def _html_sections(result: BakeoffResult, directory: Path) -> str:
