@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from slmswap._version import __version__ as __version__
 
 if TYPE_CHECKING:
+    from slmswap.bakeoff import BakeoffOptions as BakeoffOptions, run_bakeoff as run_bakeoff
     from slmswap.curation import curate as curate
     from slmswap.data import (
         LoadResult as LoadResult,

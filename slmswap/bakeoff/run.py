@@ -58,7 +58,7 @@ from slmswap.trained.manifest import is_trained
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-__all__ = ["ERROR_FILE", "RECIPE_FILE", "RESULT_FILE", "bakeoff", "load_splits"]
+__all__ = ["ERROR_FILE", "RECIPE_FILE", "RESULT_FILE", "load_splits", "run_bakeoff"]
 
 RECIPE_FILE = "recipe.json"
 RESULT_FILE = "bakeoff.json"
@@ -103,7 +103,7 @@ def _check(options: BakeoffOptions) -> None:
             )
 
 
-def bakeoff(
+def run_bakeoff(
     options: BakeoffOptions,
     *,
     say: Callable[[str], None] | None = None,

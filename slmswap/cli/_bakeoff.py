@@ -63,7 +63,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _bakeoff(args: argparse.Namespace) -> int:
-    from slmswap.bakeoff import BakeoffOptions, bakeoff
+    from slmswap.bakeoff import BakeoffOptions, run_bakeoff
     from slmswap.bakeoff.options import QUICK, split_formats
 
     given: dict[str, Any] = {
@@ -79,7 +79,7 @@ def _bakeoff(args: argparse.Namespace) -> int:
         options = BakeoffOptions.from_yaml(args.data, **given)
     else:
         options = BakeoffOptions(data=args.data, **given)
-    result = bakeoff(options, progress=progress_bar)
+    result = run_bakeoff(options, progress=progress_bar)
     failed = [outcome.format for outcome in result.formats if not outcome.ok]
     if failed:
         print(f"failed: {', '.join(failed)} (their errors are in the report and in each format's error.txt)")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import slmswap
-from slmswap.bakeoff import BakeoffOptions, bakeoff
+from slmswap.bakeoff import BakeoffOptions
 from slmswap.cli import main
 from slmswap.errors import ConfigError
 
@@ -44,7 +44,7 @@ def test_bad_input_is_exit_code_2_before_any_work(tmp_path: Path, capsys: pytest
         assert not (tmp_path / name).exists()
 
 
-def test_the_package_is_callable_as_the_function(tmp_path: Path) -> None:
+def test_the_facade_runs_it_and_refuses_an_unknown_format_before_any_work(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown nope"):
-        slmswap.bakeoff(BakeoffOptions(data="demo:train", formats=["nope"], out=tmp_path))
-    assert callable(bakeoff)
+        slmswap.run_bakeoff(slmswap.BakeoffOptions(data="demo:train", formats=["nope"], out=tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
