@@ -15,6 +15,7 @@ def holm(p_values: Sequence[float]) -> list[float]:
     ``min(1, (m - j + 1) p_(j))`` over ``j`` up to ``k`` (the running maximum keeps the adjusted values in the
     order of the raw ones).
 
+    >>> from slmswap.bakeoff import holm
     >>> holm([0.01, 0.04, 0.03])
     [0.03, 0.06, 0.06]
     """
