@@ -21,13 +21,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-
 from slmswap.data._result import LoadResult, OnError, load_rows
 from slmswap.data._source import Row
 from slmswap.data.openai import openai_request, parse_openai_row
 from slmswap.errors import ConfigError
+
+try:
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql
+except ImportError:  # the base install: say which extra a traffic store needs, never a traceback
+    raise ConfigError(
+        "a traffic store needs the 'gateway' extra (SQLAlchemy): pip install 'slmswap[gateway]'"
+    ) from None
 
 __all__ = [
     "DEFAULT_STORE",

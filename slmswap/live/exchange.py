@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from slmswap.data import traffic
 from slmswap.data._source import Row, iter_rows
 from slmswap.data.openai import OpenAIAnswer, parse_openai_answer, parse_openai_tools
 from slmswap.errors import DataError
@@ -189,6 +188,8 @@ def read_fallback_reasons(
     Raises:
         ConfigError: When the store is missing or cannot be opened.
     """
+    from slmswap.data import traffic  # the gateway extra (SQLAlchemy): only a store needs it
+
     for row in traffic.read_exchanges(store, since=since):
         if row["mode"] in ("canary", "slm") and (row["answered_by"] == "slm" or row["fallback_reason"] is not None):
             yield row["fallback_reason"]
@@ -225,6 +226,8 @@ def read_store(
     Raises:
         ConfigError: When the store is missing or cannot be opened.
     """
+    from slmswap.data import traffic  # the gateway extra (SQLAlchemy): only a store needs it
+
     for row in traffic.read_exchanges(store, since=since, usable=True):
         if row["mode"] in (None, "record") or (row["slm_status"] is None and row["slm_error"] is None):
             continue
