@@ -64,7 +64,7 @@ class DemoOptions(BaseModel):
 
     out: Path = Field(default=Path("slmswap-demo"), description="Directory everything is written to.")
     format: str = Field(default="hermes", description="Chat format to train and evaluate with.")
-    steps: int = Field(default=48, gt=0, description="LoRA optimizer steps.")
+    steps: int = Field(default=96, gt=0, description="LoRA optimizer steps.")
     batch_size: int = Field(default=2, gt=0, description="Training examples per step.")
     learning_rate: float = Field(default=2e-3, gt=0, description="Peak learning rate.")
     train_examples: int | None = Field(default=None, gt=0, description="Use only the first N training examples.")
@@ -81,7 +81,7 @@ class DemoOptions(BaseModel):
     )
     seed: int = Field(default=42, description="Training seed.")
     constrained: bool = Field(
-        default=False,
+        default=True,
         description="Evaluate base and tuned with constrained decoding (the format's grammar for the offered tools; "
         "needs the 'constrained' extra).",
     )
