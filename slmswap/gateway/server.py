@@ -280,7 +280,7 @@ class _Gateway:
             values = answer_fields(0, None, f"the hedged LLM request failed ({type(exc).__name__})", redactor)
         else:
             answer: object
-            if response.is_success and "text/event-stream" in response.headers.get("content-type", ""):
+            if _is_stream(response):
                 streamed = streamed_answer(content)
                 answer, error = streamed.response(), streamed.error
             else:
@@ -436,7 +436,7 @@ class _Gateway:
         except httpx.HTTPError as exc:
             exchange.upstream_done(sent)
             return await self._failed(exchange, redactor, exc)
-        if exchange.stream and response.is_success and "text/event-stream" in response.headers.get("content-type", ""):
+        if exchange.stream and _is_stream(response):
             return _Relay(self, exchange, redactor, response, sent)  # type: ignore[return-value]
         try:
             content = await response.aread()
@@ -518,6 +518,11 @@ class _Hedge:
 
     response: asyncio.Future[httpx.Response]
     sent: float = field(default_factory=time.perf_counter)
+
+
+def _is_stream(response: httpx.Response) -> bool:
+    """Whether the upstream answered with a stream of events (a success, as server-sent events)."""
+    return response.is_success and "text/event-stream" in response.headers.get("content-type", "")
 
 
 def _no_constant(name: str) -> None:

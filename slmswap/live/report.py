@@ -145,16 +145,18 @@ def live_verdict(
     """
     chosen = parse_bar(bar) if isinstance(bar, str) else bar
     start = parse_time(since if isinstance(since, str) else since.isoformat()) if since is not None else None
-    stored = isinstance(rows, (str, os.PathLike)) and is_store(rows)
-    if isinstance(rows, (str, os.PathLike)):
-        exchanges: Iterable[PairedExchange] = read_store(rows) if stored else read_exchanges(rows)
+    store = rows if isinstance(rows, (str, os.PathLike)) and is_store(rows) else None
+    if store is not None:
+        exchanges: Iterable[PairedExchange] = read_store(store)
+    elif isinstance(rows, (str, os.PathLike)):
+        exchanges = read_exchanges(rows)
     else:
         exchanges = rows
     ordered = sorted((e for e in exchanges if start is None or e.time >= start), key=lambda e: e.time)
-    if isinstance(rows, (str, os.PathLike)) and stored:  # every request the small model was to answer
-        fell_back = fallback_counts(list(read_fallback_reasons(rows, since=start)))
-    else:
-        fell_back = fallbacks(ordered)
+    # from a store, the fallbacks over every request the small model was to answer (not only the pairs)
+    fell_back = (
+        fallback_counts(list(read_fallback_reasons(store, since=start))) if store is not None else fallbacks(ordered)
+    )
     table = agreement_table(ordered, alpha=alpha, include=(chosen.threshold,))
     # a figure that applies to no pair yet has an empty sequence
     figure = table.overall.get(chosen.metric) or Agreement(
