@@ -3,13 +3,19 @@
 Prompts are tokenized without added special tokens (the template writes them), sorted by length so each batch
 pads little, left-padded, and decoded greedily until the template's end-of-turn token or EOS. By default a batch
 holds as many prompts as fit a memory budget for the attention cache (so a few dozen short prompts go in one
-batch). The backend's own greedy loop gives ``model.generate``'s answers token for token (the same forward passes,
-logits processors and argmax; ``tests/evaluation/test_generation.py`` checks it) in less time: a row leaves the
-batch when it ends, and the attention cache grows in place instead of being copied at every step
-(``benchmarks/generate.py`` measures both). The output is decoded with special tokens kept (a tool-call tag may be
-one) and cut at the first stop marker. Generation runs as a CPU phase (``slmswap._threads.cpu_phase``): the torch
-thread count starts from the free cores and is re-checked before every layer's forward pass (prefill and each
-decoded token), unless ``threads`` pins it.
+batch). The backend's own greedy loop gives ``model.generate``'s answers token for token (the same logits
+processors and argmax; ``tests/evaluation/test_generation.py`` checks it) in less time:
+
+- each prompt is prefilled alone, without padding, after the longest prefix it shares with the batch's prompt
+  before it in lexical order, whose keys and values are copied rather than recomputed (prompts of one format
+  share the system prompt and often the tool list: a third of the demo's prompt tokens);
+- a row leaves the batch when it ends, and the attention cache grows in place instead of being copied at every
+  step (``benchmarks/generate.py`` measures both against ``generate``).
+
+A model whose cache has sliding-window layers is prefilled as one left-padded batch. The output is decoded with
+special tokens kept (a tool-call tag may be one) and cut at the first stop marker. Generation runs as a CPU phase
+(``slmswap._threads.cpu_phase``): the torch thread count starts from the free cores and is re-checked before
+every layer's forward pass (prefill and each decoded token), unless ``threads`` pins it.
 """
 
 from __future__ import annotations
@@ -111,8 +117,9 @@ class TransformersBackend:
 
     def _decode(self, ids: torch.Tensor, mask: torch.Tensor, processors: Any) -> list[list[int]]:
         """Greedy answers (new token ids) to the left-padded batch ``ids``: what ``model.generate`` gives, token
-        for token, in less time. A row leaves the batch when it ends (its cache rows with it), and the cache
-        grows in place instead of being copied at every step."""
+        for token, in less time. Prompts are prefilled one by one, sharing prefixes (``_prefill``); a row leaves
+        the batch when it ends (its cache rows with it), and the cache grows in place instead of being copied at
+        every step."""
         import torch
 
         rows = ids.shape[0]
@@ -123,16 +130,18 @@ class TransformersBackend:
         alive = torch.arange(rows)
         answers: list[list[int]] = [[] for _ in range(rows)]
         seen = ids  # every row's tokens so far, an ended row's padded (as generate keeps them for the processors)
+        scores = self._prefill(cache, ids, mask) if _all_growing(cache) else None
         for _ in range(self.max_new_tokens):
-            output = self.model(
-                input_ids=ids,
-                attention_mask=mask,
-                position_ids=positions,
-                cache=cache,
-                use_cache=True,
-                logits_to_keep=1,
-            )
-            scores = output.logits[:, -1, :].to(copy=True, dtype=torch.float32)
+            if scores is None:
+                output = self.model(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    position_ids=positions,
+                    cache=cache,
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+                scores = output.logits[:, -1, :].to(copy=True, dtype=torch.float32)
             if processors is not None:
                 every = scores.new_zeros((rows, scores.shape[-1]))
                 every[alive] = scores
@@ -145,7 +154,7 @@ class TransformersBackend:
                 column[alive, 0] = tokens
                 seen = torch.cat([seen, column], dim=-1)
             mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=-1)
-            ids, positions = tokens[:, None], positions[:, -1:] + 1
+            ids, positions, scores = tokens[:, None], positions[:, -1:] + 1, None
             ended = torch.isin(tokens, stops) if self._stop_ids else torch.zeros_like(tokens, dtype=torch.bool)
             if bool(ended.any()):
                 keep = (~ended).nonzero().flatten()
@@ -154,6 +163,37 @@ class TransformersBackend:
                 alive, ids, mask, positions = alive[keep], ids[keep], mask[keep], positions[keep]
                 cache.batch_select_indices(keep)
         return answers
+
+    def _prefill(self, cache: Any, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Fill ``cache`` with the keys and values of the left-padded batch ``ids`` and return each row's
+        next-token logits. Each prompt runs alone, without padding, after the longest prefix it shares with the
+        prompt before it in lexical order (whose keys and values are reused, not recomputed: in a batch of
+        prompts with one system prompt and tool lists in common, a third of the prompt tokens)."""
+        import torch
+
+        rows, width = ids.shape
+        prompts = [ids[row][mask[row] == 1] for row in range(rows)]
+        scores: list[torch.Tensor] = [ids.new_empty(0)] * rows
+        before = ids.new_empty(0)
+        single = _growing_cache(self.model, width)
+        for row in sorted(range(rows), key=lambda r: prompts[r].tolist()):
+            prompt = prompts[row]
+            shared = min(_common_prefix(before, prompt), len(prompt) - 1)
+            for layer in single.layers if before.numel() else ():  # the previous prompt's first tokens kept
+                layer.keys, layer.values = layer.key_room[:, :, :shared], layer.value_room[:, :, :shared]
+            output = self.model(
+                input_ids=prompt[None, shared:],
+                position_ids=torch.arange(shared, len(prompt))[None],
+                cache=single,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            scores[row] = output.logits[0, -1, :].to(dtype=torch.float32)
+            _place(cache, single, row, rows, width - len(prompt))
+            before = prompt
+        for layer in cache.layers:
+            layer.keys, layer.values = layer.key_room[:, :, :width], layer.value_room[:, :, :width]
+        return torch.stack(scores)
 
     def _constraints(self, grammars: list[OutputGrammar | None]) -> Any:
         """The ``logits_processor`` that holds each row to its prompt's grammar (``None``: no row has one)."""
@@ -234,6 +274,35 @@ def _grow(layer: Any, key_states: Any, value_states: Any, *args: Any, **kwargs: 
     layer.value_room[:, :, start:end] = value_states
     layer.keys, layer.values = layer.key_room[:, :, :end], layer.value_room[:, :, :end]
     return layer.keys, layer.values
+
+
+def _all_growing(cache: Any) -> bool:
+    """Whether every layer of ``cache`` is a growing one (a sliding-window layer keeps the batched prefill)."""
+    return all(hasattr(layer, "capacity") for layer in cache.layers)
+
+
+def _common_prefix(first: Any, second: Any) -> int:
+    """How many leading tokens the 1-D id tensors ``first`` and ``second`` share."""
+    size = min(len(first), len(second))
+    differ = (first[:size] != second[:size]).nonzero()
+    return int(differ[0, 0]) if len(differ) else size
+
+
+def _place(cache: Any, single: Any, row: int, rows: int, start: int) -> None:
+    """Copy the keys and values of the one-row cache ``single`` into row ``row`` of ``cache`` (``rows`` rows),
+    from position ``start`` on (left padding before it: zeros, masked out). The rooms are allocated, with zeros,
+    at the first row placed."""
+    import torch
+
+    for layer, part in zip(cache.layers, single.layers, strict=True):
+        if not layer.is_initialized:
+            layer.is_initialized, layer.device = True, part.keys.device
+            shape = (rows, part.keys.shape[1], layer.capacity, part.keys.shape[-1])
+            layer.key_room = torch.zeros(shape, dtype=part.keys.dtype, device=layer.device)
+            layer.value_room = torch.zeros(shape, dtype=part.values.dtype, device=layer.device)
+        end = start + part.keys.shape[-2]
+        layer.key_room[row, :, start:end] = part.keys[0]
+        layer.value_room[row, :, start:end] = part.values[0]
 
 
 def _select(layer: Any, indices: Any) -> None:

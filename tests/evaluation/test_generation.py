@@ -3,7 +3,7 @@ answer budgets come from the references."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -31,6 +31,74 @@ def test_prompts_that_fit_go_in_one_batch_with_the_answers_of_one_at_a_time(
     answers = [g.text for g in fitting.generate(prompts)]
     assert answers == [g.text for g in single.generate(prompts)]
     assert answers == [g.text for g in tight.generate(prompts)]
+
+
+def test_a_prefix_shared_by_prompts_runs_once_with_the_answers_of_each_alone(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
+) -> None:
+    """Each prompt's prefill starts after the prefix it shares with the one before it in lexical order (the
+    system prompt and tool lists of the demo prompts): fewer tokens run through the model, the answers those of
+    each prompt alone. A prompt given twice runs only its last token the second time."""
+    fmt = get_format("hermes")
+    items, _ = eval_items(load_demo_dataset("test")[:6], tokenizer, fmt)
+    prompts = [item.prompt for item in items] + [items[2].prompt]
+    lengths = [len(tokenizer(p.text, add_special_tokens=False)["input_ids"]) for p in prompts]
+    shapes: list[tuple[int, int]] = []
+    handle = model.register_forward_pre_hook(
+        lambda _module, _args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    try:
+        shared = TransformersBackend(model, tokenizer, max_new_tokens=8).generate(prompts)
+    finally:
+        handle.remove()
+    alone = TransformersBackend(model, tokenizer, batch_size=1, max_new_tokens=8).generate(prompts)
+    assert [g.text for g in shared] == [g.text for g in alone]
+    prefills, first_step = shapes[: len(prompts)], shapes[len(prompts)]
+    assert {rows for rows, _ in prefills} == {1}  # one prompt at a time
+    assert first_step == (len(prompts), 1)  # then one batch
+    assert (1, 1) in prefills  # the repeated prompt
+    assert sum(tokens for _, tokens in prefills) < 0.8 * sum(lengths)  # the system prompt and tools, run once
+
+
+def test_a_sliding_window_model_keeps_the_batched_prefill_with_the_answers_of_generate(
+    tokenizer: PreTrainedTokenizerBase,
+) -> None:
+    """A model whose attention cache has sliding-window layers (here a small, randomly initialised Mistral) is
+    prefilled as one left-padded batch, and its answers are ``model.generate``'s."""
+    import torch
+    from transformers import MistralConfig, MistralForCausalLM
+
+    torch.manual_seed(0)
+    config = MistralConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        sliding_window=8,
+    )
+    model: Any = MistralForCausalLM(config)
+    model.eval()
+    backend = TransformersBackend(model, tokenizer, max_new_tokens=12)
+    texts = ["Hello there", "What is the weather in Paris today, and tomorrow?"]
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    encoded = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
+    width = max(len(e) for e in encoded)
+    ids = torch.tensor([[pad] * (width - len(e)) + e for e in encoded])
+    mask = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded])
+    with torch.no_grad():
+        output = model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            max_new_tokens=12,
+            do_sample=False,
+            eos_token_id=backend._stop_ids,
+            pad_token_id=pad,
+        )
+    stop = backend._stop_ids
+    old = [next((r[:j] for j, t in enumerate(r) if t in stop), r) for r in output[:, width:].tolist()]
+    assert [g.text for g in backend.generate(texts)] == [tokenizer.decode(r) for r in old]
 
 
 def test_answer_budget_covers_the_longest_reference(tokenizer: PreTrainedTokenizerBase) -> None:
