@@ -44,7 +44,7 @@ def _eval_arguments(parser: argparse.ArgumentParser) -> None:
         "--batch-size",
         type=count,
         default=None,
-        help="prompts generated together (default: as many as fit 512 MiB of cache)",
+        help="prompts generated together (default: as many as fit 1 GiB of cache)",
     )
     parser.add_argument("--max-new-tokens", type=count, default=256, help="longest answer (default: 256)")
     parser.add_argument(
