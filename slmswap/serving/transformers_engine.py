@@ -20,12 +20,14 @@ __all__ = ["install", "main", "offered_parse_response"]
 
 
 def offered_parse_response(parse: Callable[..., Any]) -> Callable[..., Any]:
-    """``parse`` (transformers' ``parse_response(text, template, *, prefix, tools)``) reading ``template``
+    """``parse`` (transformers' ``parse_response(text, template, *, prefix, tools, ...)``) reading ``template``
     narrowed to the ``tools`` of the call, casting arguments only where its syntax has no types
-    (:func:`~slmswap.serving.readable.casting_tools`)."""
+    (:func:`~slmswap.serving.readable.casting_tools`). Other keywords (5.25's ``tokenizer``, with which ``text``
+    and ``prefix`` are token ids) pass through unchanged."""
 
-    def parse_offered(text: str, template: Any, *, prefix: str | None = None, tools: Any = None) -> Any:
-        return parse(text, narrowed_template(template, tools), prefix=prefix, tools=casting_tools(template, tools))
+    def parse_offered(text: Any, template: Any, *, prefix: Any = None, tools: Any = None, **other: Any) -> Any:
+        narrowed = narrowed_template(template, tools)
+        return parse(text, narrowed, prefix=prefix, tools=casting_tools(template, tools), **other)
 
     return parse_offered
 
@@ -50,9 +52,9 @@ def install() -> None:
     class OfferedToolsParser(base):  # type: ignore[misc,valid-type]  # transformers is untyped
         """transformers' streaming parser, reading the template narrowed to the request's tools."""
 
-        def __init__(self, response_template: Any, prefix: str | None = None, *, tools: Any = None) -> None:
+        def __init__(self, response_template: Any, prefix: Any = None, *, tools: Any = None, **other: Any) -> None:
             narrowed = narrowed_template(response_template, tools)
-            super().__init__(narrowed, prefix, tools=casting_tools(response_template, tools))
+            super().__init__(narrowed, prefix, tools=casting_tools(response_template, tools), **other)
 
     tokenization._template_parse_response = offered_parse_response(tokenization._template_parse_response)
     serving.ResponseParser = OfferedToolsParser
