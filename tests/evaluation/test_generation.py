@@ -82,23 +82,9 @@ def test_a_sliding_window_model_keeps_the_batched_prefill_with_the_answers_of_ge
     model.eval()
     backend = TransformersBackend(model, tokenizer, max_new_tokens=12)
     texts = ["Hello there", "What is the weather in Paris today, and tomorrow?"]
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    encoded = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
-    width = max(len(e) for e in encoded)
-    ids = torch.tensor([[pad] * (width - len(e)) + e for e in encoded])
-    mask = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded])
-    with torch.no_grad():
-        output = model.generate(
-            input_ids=ids,
-            attention_mask=mask,
-            max_new_tokens=12,
-            do_sample=False,
-            eos_token_id=backend._stop_ids,
-            pad_token_id=pad,
-        )
-    stop = backend._stop_ids
-    old = [next((r[:j] for j, t in enumerate(r) if t in stop), r) for r in output[:, width:].tolist()]
-    assert [g.text for g in backend.generate(texts)] == [tokenizer.decode(r) for r in old]
+    _, _, old = _generated(model, tokenizer, backend, texts, 12)
+    answers = [r[:-1] if r and r[-1] in backend._stop_ids else r for r in old]
+    assert [g.text for g in backend.generate(texts)] == [tokenizer.decode(r) for r in answers]
 
 
 def test_answer_budget_covers_the_longest_reference(tokenizer: PreTrainedTokenizerBase) -> None:
@@ -126,26 +112,43 @@ def test_greedy_loop_gives_the_token_ids_of_generate(
     free = [item.prompt for item in eval_items(chosen, tokenizer, fmt)[0]]
     held = [item.prompt for item in eval_items(chosen, tokenizer, fmt, constrained=True)[0]]
     held[-1] = free[-1]  # a row without a grammar rides along unconstrained
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     for prompts in (free, held):
-        encoded = [tokenizer(p.text, add_special_tokens=False)["input_ids"] for p in prompts]
-        width = max(len(e) for e in encoded)
-        ids = torch.tensor([[pad] * (width - len(e)) + e for e in encoded])
-        mask = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded])
         grammars = [p.grammar for p in prompts]
+        texts = [p.text for p in prompts]
+        ids, mask, old = _generated(model, tokenizer, backend, texts, 16, backend._constraints(grammars))
         with torch.no_grad():
             new = backend._decode(ids, mask, backend._constraints(grammars))
-            output = model.generate(  # type: ignore[operator]
-                input_ids=ids,
-                attention_mask=mask,
-                max_new_tokens=16,
-                do_sample=False,
-                eos_token_id=backend._stop_ids,
-                pad_token_id=pad,
-                logits_processor=backend._constraints(grammars),
-            )
-        stop = backend._stop_ids
-        old = [next((r[: j + 1] for j, t in enumerate(r) if t in stop), r) for r in output[:, width:].tolist()]
         assert new == old
         assert any(len(r) < 16 for r in new)  # rows left the batch
         assert any(len(r) == 16 for r in new)  # while others ran on
+
+
+def _generated(
+    model: Any,
+    tokenizer: PreTrainedTokenizerBase,
+    backend: TransformersBackend,
+    texts: list[str],
+    budget: int,
+    processors: Any = None,
+) -> tuple[Any, Any, list[list[int]]]:
+    """``texts`` as one left-padded batch (ids, mask), and ``model.generate``'s greedy answers to it (up to
+    ``budget`` tokens, each cut after its first stop token, held by ``processors`` where given)."""
+    import torch
+
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    encoded = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
+    width = max(len(e) for e in encoded)
+    ids = torch.tensor([[pad] * (width - len(e)) + e for e in encoded])
+    mask = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded])
+    with torch.no_grad():
+        output = model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            max_new_tokens=budget,
+            do_sample=False,
+            eos_token_id=backend._stop_ids,
+            pad_token_id=pad,
+            logits_processor=processors,
+        )
+    stop = backend._stop_ids
+    return ids, mask, [next((r[: j + 1] for j, t in enumerate(r) if t in stop), r) for r in output[:, width:].tolist()]
