@@ -196,19 +196,24 @@ def _generations(fmt: ChatFormat, reference: Message) -> dict[str, str]:
 
 
 def _streamed(tokenizer: Any, ids: list[int], prompt_ids: list[int], tools: Any) -> tuple[str, list[Any]]:
-    """``transformers serve``'s streaming path: its parser fed the generation token by token, its events
-    turned into chunks as its streamer turns them."""
+    """``transformers serve``'s streaming path: its parser fed the generation token by token (each token's text
+    up to 5.24, its id from 5.25, whose parser takes the tokenizer), its events turned into chunks as its streamer
+    turns them."""
+    import inspect
+
     from transformers.cli.serving.utils import (
         ToolCall as StreamedCall,
         build_response_parser,
         response_events_to_chunks,
     )
+    from transformers.utils.chat_parsing import ResponseParser
 
+    by_id = "tokenizer" in inspect.signature(ResponseParser.__init__).parameters
     parser = build_response_parser(tokenizer, NO_MODEL, prompt_ids, tools=tools)
     assert parser is not None
     chunks = response_events_to_chunks(parser.initial_events)
     for k in range(len(ids)):
-        piece = tokenizer.decode(ids[: k + 1])[len(tokenizer.decode(ids[:k])) :]
+        piece = [ids[k]] if by_id else tokenizer.decode(ids[: k + 1])[len(tokenizer.decode(ids[:k])) :]
         chunks += response_events_to_chunks(parser.feed(piece))
     chunks += response_events_to_chunks(parser.finalize()[1])
     text = "".join(chunk for chunk in chunks if isinstance(chunk, str))
