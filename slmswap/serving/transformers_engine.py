@@ -45,7 +45,7 @@ def install() -> None:
     if not hasattr(tokenization, "_template_parse_response") or not hasattr(serving, "ResponseParser"):
         raise ConfigError(
             "this transformers release parses responses where slmswap serve does not look; install "
-            "'transformers[serving]>=5.0,<5.26' as slmswap[serve] pins it"
+            "'slmswap[serve]', which holds transformers to the releases it is tested with"
         )
     base = serving.ResponseParser
 
